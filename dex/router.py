@@ -1,0 +1,100 @@
+"""Pick the venue that gives the most output for an order, and say why."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from dex.errors import DexError, InsufficientLiquidityError, NetworkError, NoRouteError
+from dex.quotes import Quote, Quoter, significant
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Route:
+    chosen: Quote
+    # Every venue asked: its quote, or the reason it could not quote.
+    quotes: dict[str, Quote | str]
+    reason: str
+
+    def quotes_dict(self, *, slippage_bps: int | None = None) -> dict[str, object]:
+        return {
+            name: quote.as_dict(slippage_bps=slippage_bps)
+            if isinstance(quote, Quote)
+            else {"error": quote}
+            for name, quote in self.quotes.items()
+        }
+
+
+def choose_route(quotes: dict[str, Quote | str]) -> Route:
+    """The highest output net of fees and impact wins; ties go to the lower price impact."""
+    usable = [quote for quote in quotes.values() if isinstance(quote, Quote)]
+    if not usable:
+        reasons = [reason for reason in quotes.values() if isinstance(reason, str)]
+        if any("liquidity" in reason for reason in reasons):
+            raise InsufficientLiquidityError("; ".join(reasons))
+        raise NoRouteError("no DEX has a pool for this pair")
+    ranked = sorted(usable, key=lambda q: (-q.out_amount, q.price_impact_pct, q.dex))
+    best = ranked[0]
+    if len(ranked) == 1:
+        others = ", ".join(f"{name}: {why}" for name, why in quotes.items() if isinstance(why, str))
+        reason = f"only {best.dex} can fill ({others})" if others else f"only {best.dex} quoted"
+    else:
+        runner_up = ranked[1]
+        gain = best.out_amount - runner_up.out_amount
+        gain_pct = (
+            significant(gain / runner_up.out_amount * 100, 3)
+            if runner_up.out_amount
+            else Decimal(0)
+        )
+        reason = (
+            f"{best.dex} pays {best.out_amount} {best.token_out} vs {runner_up.dex} "
+            f"{runner_up.out_amount} (+{gain} {best.token_out}, +{gain_pct}%); "
+            f"fee {best.fee_bps} vs {runner_up.fee_bps} bps, "
+            f"impact {best.price_impact_pct}% vs {runner_up.price_impact_pct}%"
+        )
+    return Route(chosen=best, quotes=quotes, reason=reason)
+
+
+async def find_best_route(
+    quoters: Sequence[Quoter], *, token_in: str, token_out: str, amount: Decimal
+) -> Route:
+    """Ask every venue at once (latencies overlap), then choose."""
+
+    transient: list[DexError] = []
+
+    async def ask(quoter: Quoter) -> Quote | str:
+        try:
+            quote = await quoter.quote(token_in=token_in, token_out=token_out, amount=amount)
+        except DexError as exc:
+            if exc.transient:
+                transient.append(exc)
+            return (
+                f"{type(exc).__name__}: {exc}"
+                if not isinstance(exc, InsufficientLiquidityError)
+                else f"insufficient liquidity: {exc}"
+            )
+        return quote if quote is not None else f"no {token_in}/{token_out} pool"
+
+    answers = await asyncio.gather(*(ask(quoter) for quoter in quoters))
+    if transient and not any(isinstance(answer, Quote) for answer in answers):
+        # Nobody could quote, and at least one venue may answer next time: retryable.
+        raise NetworkError(
+            "no DEX could quote right now: " + "; ".join(str(exc) for exc in transient)
+        )
+    route = choose_route(
+        {quoter.name: answer for quoter, answer in zip(quoters, answers, strict=True)}
+    )
+    logger.info(
+        "route %s %s->%s: chose %s; %s",
+        amount,
+        token_in,
+        token_out,
+        route.chosen.dex,
+        route.reason,
+    )
+    return route

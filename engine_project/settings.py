@@ -1,0 +1,211 @@
+"""The engine's only settings module: every knob comes from the environment.
+
+Readers in ``engine_project.env`` refuse bad values at start-up. The public knobs are
+listed in ../shared/CONTRACT.md and the README.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from engine_project.env import (
+    env_bool,
+    env_float,
+    env_int,
+    env_list,
+    env_range_ms,
+    env_str,
+)
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+DEBUG = env_bool("DJANGO_DEBUG", False)
+# Production mode refuses to start without a real secret; development (make run, tests)
+# gets a fixed, clearly-labelled one.
+PRODUCTION = env_bool("ENGINE_PRODUCTION", False)
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
+if not SECRET_KEY:
+    if PRODUCTION:
+        raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when ENGINE_PRODUCTION=1")
+    SECRET_KEY = "dev-only-insecure-key-set-DJANGO_SECRET_KEY-in-production"
+
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "channels",
+    "orders",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "engine_project.urls"
+ASGI_APPLICATION = "engine_project.asgi.application"
+APPEND_SLASH = False
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASE_URL = env_str("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/engine")
+try:
+    _database = dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)
+except ValueError as exc:
+    raise ImproperlyConfigured(f"DATABASE_URL is not a valid database URL: {exc}") from None
+if _database["ENGINE"] != "django.db.backends.postgresql":
+    raise ImproperlyConfigured("DATABASE_URL must point at PostgreSQL (postgresql://...)")
+_database.setdefault("OPTIONS", {})["connect_timeout"] = env_int(
+    "DATABASE_CONNECT_TIMEOUT_S", 5, minimum=1
+)
+DATABASES = {"default": _database}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
+
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {
+            # socket_timeout above the layer's 5 s blocking read and a large pool: see
+            # FINDINGS.md (idle consumers dropped, MaxConnectionsError at 100 sockets).
+            "hosts": [{"address": REDIS_URL, "socket_timeout": 30, "max_connections": 1000}],
+            "capacity": 1000,
+            "expiry": 60,
+            "prefix": "engine:ws",
+        },
+    }
+}
+
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "engine:cache",
+    }
+}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+
+# Bodies are small JSON objects; anything large is hostile.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("ENGINE_MAX_BODY_BYTES", 16 * 1024, minimum=1024)
+
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SECURE = PRODUCTION
+CSRF_COOKIE_SECURE = PRODUCTION
+
+REST_FRAMEWORK = {
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["orders.api.parsers.StrictJSONParser"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    "UNAUTHENTICATED_USER": None,
+    "EXCEPTION_HANDLER": "orders.api.errors.exception_handler",
+    "DEFAULT_THROTTLE_RATES": {
+        "order_submit": env_str("ORDER_SUBMIT_RATE", "6000/min"),
+    },
+    "NUM_PROXIES": env_int("ENGINE_NUM_PROXIES", 0, minimum=0) or None,
+}
+
+# --- Order execution (contract knobs) ---------------------------------------------
+ORDER_CONCURRENCY = env_int("ORDER_CONCURRENCY", 10, minimum=1, maximum=512)
+ORDER_MAX_ATTEMPTS = env_int("ORDER_MAX_ATTEMPTS", 3, minimum=1, maximum=20)
+ORDER_RETRY_BACKOFF_S = env_float("ORDER_RETRY_BACKOFF_S", 1.0, minimum=0, maximum=3600)
+# An order in flight with no transition for this long is taken over by the sweep.
+ORDER_STUCK_AFTER_S = env_float("ORDER_STUCK_AFTER_S", 30.0, minimum=1)
+# A message that keeps killing its worker ends `failed` after this many deliveries.
+ORDER_MAX_DELIVERIES = env_int("ORDER_MAX_DELIVERIES", 10, minimum=1)
+
+DEX_QUOTE_LATENCY_MS = env_float("DEX_QUOTE_LATENCY_MS", 200, minimum=0, maximum=60_000)
+DEX_EXECUTE_LATENCY_MS = env_range_ms("DEX_EXECUTE_LATENCY_MS", (2000.0, 3000.0))
+DEX_FAILURE_RATE = env_float("DEX_FAILURE_RATE", 0.0, minimum=0.0, maximum=1.0)
+_dex_seed = os.environ.get("DEX_SEED", "").strip()
+DEX_SEED: int | None = env_int("DEX_SEED", 0) if _dex_seed else None
+# How long a signed transaction's blockhash stays valid (Solana: ~150 slots, ~60 s).
+DEX_BLOCKHASH_TTL_S = env_float("DEX_BLOCKHASH_TTL_S", 60.0, minimum=1)
+
+# --- Celery ------------------------------------------------------------------------
+CELERY_BROKER_URL = REDIS_URL
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_IGNORE_RESULT = True
+# Workers of one deployment share a queue; a separate name isolates test runs.
+CELERY_TASK_DEFAULT_QUEUE = env_str("ORDER_QUEUE", "orders")
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_WORKER_CONCURRENCY = ORDER_CONCURRENCY
+CELERY_TASK_SOFT_TIME_LIMIT = 60
+CELERY_TASK_TIME_LIMIT = 90
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 300}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_BEAT_SCHEDULE = {
+    "recover-stuck-orders": {
+        "task": "orders.tasks.recover_orders",
+        "schedule": env_float("ORDER_SWEEP_INTERVAL_S", 10.0, minimum=1),
+    },
+}
+
+LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "daphne": {"level": "WARNING"},
+    },
+}

@@ -1,0 +1,44 @@
+"""Every API error has one shape: ``{"errors": {"<field>": ["<message>", ...]}}``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+
+def _as_field_errors(detail: Any) -> dict[str, Any]:
+    if isinstance(detail, dict):
+        return {
+            str(key): value if isinstance(value, list | dict) else [value]
+            for key, value in detail.items()
+        }
+    if isinstance(detail, list):
+        return {"non_field_errors": detail}
+    return {"non_field_errors": [detail]}
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        response.data = {"errors": _as_field_errors(exc.detail)}
+    elif isinstance(exc, exceptions.ParseError):
+        response.data = {"errors": {"body": [str(exc.detail)]}}
+    elif isinstance(exc, exceptions.UnsupportedMediaType):
+        response.data = {"errors": {"Content-Type": [str(exc.detail)]}}
+    elif isinstance(exc, exceptions.Throttled):
+        response.data = {
+            "errors": {"rate": [f"too many orders; retry in {exc.wait or 1:.0f} s"]},
+        }
+    else:
+        detail = response.data.get("detail") if isinstance(response.data, dict) else None
+        response.data = {"error": str(detail or exc)}
+    return response
+
+
+def conflict(message: str, *, field: str) -> Response:
+    return Response({"errors": {field: [message]}}, status=status.HTTP_409_CONFLICT)

@@ -1,0 +1,169 @@
+"""Validation of order bodies, shared by the HTTP API and the execute WebSocket.
+
+Strict on purpose: a trading API must not guess. Amounts are JSON numbers (parsed as
+``Decimal`` by ``StrictJSONParser``) or plain decimal strings; ``"1_000"``, ``"1e3"``,
+Arabic-Indic digits, booleans and floats are refused (see FINDINGS.md on DRF's
+``DecimalField``).
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from rest_framework import serializers
+
+from dex.tokens import UnknownTokenError, get_token, supported_symbols
+from dex.venues import pair_has_pool
+from orders.models import Order
+
+MIN_SLIPPAGE_BPS = 1
+MAX_SLIPPAGE_BPS = 5000
+DEFAULT_SLIPPAGE_BPS = 50
+# ASCII digits only, optional fraction; no sign, exponent, underscores or spaces.
+_DECIMAL_STRING = re.compile(r"[0-9]{1,30}(\.[0-9]{1,30})?\Z")
+_MAX_DIGITS = 38
+
+
+class StrictStringField(serializers.Field):
+    default_error_messages = {"invalid": "must be a string"}
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return data.strip()
+
+    def to_representation(self, value: Any) -> str:
+        return str(value)
+
+
+class TokenField(StrictStringField):
+    def to_internal_value(self, data: Any) -> str:
+        symbol = super().to_internal_value(data).upper()
+        try:
+            get_token(symbol)
+        except UnknownTokenError:
+            raise serializers.ValidationError(
+                f"unsupported token {data!r}; supported: {', '.join(supported_symbols())}"
+            ) from None
+        return symbol
+
+
+class AmountField(serializers.Field):
+    default_error_messages = {
+        "invalid": 'must be a decimal number or a decimal string such as "1.5"',
+        "positive": "must be greater than zero",
+        "finite": "must be a finite number",
+        "digits": f"must have at most {_MAX_DIGITS} significant digits",
+        "huge": "is far larger than any order can be",
+    }
+
+    def to_internal_value(self, data: Any) -> Decimal:
+        if isinstance(data, bool):
+            self.fail("invalid")
+        if isinstance(data, int):
+            value = Decimal(data)
+        elif isinstance(data, Decimal):
+            value = data
+        elif isinstance(data, str):
+            if not _DECIMAL_STRING.match(data):
+                self.fail("invalid")
+            try:
+                value = Decimal(data)
+            except InvalidOperation:
+                self.fail("invalid")
+        else:
+            self.fail("invalid")
+        if not value.is_finite():
+            self.fail("finite")
+        if value <= 0:
+            self.fail("positive")
+        if value.adjusted() >= 20:
+            self.fail("huge")
+        if len(value.normalize().as_tuple().digits) > _MAX_DIGITS:
+            self.fail("digits")
+        return value
+
+    def to_representation(self, value: Any) -> str:
+        return format(value, "f")
+
+
+class StrictIntegerField(serializers.IntegerField):
+    default_error_messages = {"invalid": "must be an integer"}
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class OrderTypeField(StrictStringField):
+    def to_internal_value(self, data: Any) -> str:
+        value = super().to_internal_value(data)
+        if value not in Order.OrderType.values:
+            raise serializers.ValidationError(
+                f"unsupported order type {data!r}; supported: {', '.join(Order.OrderType.values)}"
+            )
+        return value
+
+
+class OrderRequestSerializer(serializers.Serializer):
+    tokenIn = TokenField()
+    tokenOut = TokenField()
+    amount = AmountField()
+    slippageBps = StrictIntegerField(
+        required=False,
+        default=DEFAULT_SLIPPAGE_BPS,
+        min_value=MIN_SLIPPAGE_BPS,
+        max_value=MAX_SLIPPAGE_BPS,
+    )
+    orderType = OrderTypeField(required=False, default=Order.OrderType.MARKET)
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError(
+                    {
+                        str(name): ["unknown field; allowed: " + ", ".join(self.fields)]
+                        for name in unknown
+                    }
+                )
+        return super().to_internal_value(data)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        token_in, token_out = attrs["tokenIn"], attrs["tokenOut"]
+        if token_in == token_out:
+            raise serializers.ValidationError({"tokenOut": ["must differ from tokenIn"]})
+        if not pair_has_pool(token_in, token_out):
+            raise serializers.ValidationError(
+                {"pair": [f"no pool for {token_in}/{token_out} on any DEX (unknown pair)"]}
+            )
+        token = get_token(token_in)
+        amount: Decimal = attrs["amount"]
+        exponent = amount.normalize().as_tuple().exponent
+        if isinstance(exponent, int) and -exponent > token.decimals:
+            raise serializers.ValidationError(
+                {"amount": [f"{token_in} has {token.decimals} decimals; {amount} has more"]}
+            )
+        if amount > token.max_amount:
+            raise serializers.ValidationError(
+                {"amount": [f"at most {token.max_amount} {token_in} per order"]}
+            )
+        return attrs
+
+
+def validate_order_body(data: Any) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """``(order fields, None)`` for a valid body, ``(None, field errors)`` otherwise."""
+    serializer = OrderRequestSerializer(data=data)
+    if not serializer.is_valid():
+        return None, dict(serializer.errors)
+    values = serializer.validated_data
+    return {
+        "token_in": values["tokenIn"],
+        "token_out": values["tokenOut"],
+        "amount": values["amount"],
+        "slippage_bps": values["slippageBps"],
+        "order_type": values["orderType"],
+    }, None

@@ -1,0 +1,88 @@
+"""HTTP doors into the order services: validate, call a service, answer."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from rest_framework import status
+from rest_framework.exceptions import ValidationError
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from dex.tokens import UnknownTokenError, get_token
+from orders import selectors, services
+from orders.api.errors import conflict
+from orders.api.serializers import validate_order_body
+from orders.api.throttles import OrderSubmitThrottle
+from orders.models import Order
+from orders.payloads import order_detail, order_summary
+
+_IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}\Z")
+
+
+class OrderExecuteView(APIView):
+    throttle_classes = [OrderSubmitThrottle]
+
+    def post(self, request: Request) -> Response:
+        key = request.headers.get("Idempotency-Key")
+        if key is not None and not _IDEMPOTENCY_KEY.match(key):
+            raise ValidationError(
+                {"Idempotency-Key": ["must be 1-255 printable ASCII characters without spaces"]}
+            )
+        fields, errors = validate_order_body(request.data)
+        if errors is not None:
+            raise ValidationError(errors)
+        assert fields is not None
+        try:
+            order, created = services.order_create(**fields, idempotency_key=key)
+        except services.IdempotencyConflictError as exc:
+            return conflict(str(exc), field="Idempotency-Key")
+        headers = {"Location": f"/api/orders/{order.order_id}"}
+        if not created:
+            headers["Idempotent-Replayed"] = "true"
+        return Response(order_summary(order), status=status.HTTP_201_CREATED, headers=headers)
+
+
+class OrderPagination(PageNumberPagination):
+    page_size = 50
+    page_size_query_param = "pageSize"
+    max_page_size = 500
+
+
+class OrderListView(APIView):
+    def get(self, request: Request) -> Response:
+        filters = self._filters(request.query_params)
+        orders = selectors.order_list(**filters)
+        paginator = OrderPagination()
+        page = paginator.paginate_queryset(orders, request, view=self)
+        return paginator.get_paginated_response([order_summary(order) for order in page or []])
+
+    @staticmethod
+    def _filters(params: Any) -> dict[str, str | None]:
+        errors: dict[str, list[str]] = {}
+        status_filter = params.get("status")
+        if status_filter and status_filter not in Order.Status.values:
+            errors["status"] = [f"must be one of {', '.join(Order.Status.values)}"]
+        tokens: dict[str, str | None] = {}
+        for param, name in (("tokenIn", "token_in"), ("tokenOut", "token_out")):
+            value = params.get(param)
+            if value:
+                try:
+                    get_token(value.upper())
+                except UnknownTokenError:
+                    errors[param] = [f"unsupported token {value!r}"]
+            tokens[name] = value or None
+        if errors:
+            raise ValidationError(errors)
+        return {"status": status_filter or None, **tokens}
+
+
+class OrderDetailView(APIView):
+    def get(self, request: Request, order_id: str) -> Response:
+        order = selectors.order_get(order_id=order_id)
+        if order is None:
+            return Response({"error": f"no order {order_id!r}"}, status=status.HTTP_404_NOT_FOUND)
+        return Response(order_detail(order, selectors.order_events(order=order)))

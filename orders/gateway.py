@@ -1,0 +1,70 @@
+"""The DEX side of execution as one object: venues to quote and a network to send to.
+
+Built once per process from settings; tests build their own with other knobs.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import redis
+from django.conf import settings
+
+from dex.market import Market
+from dex.network import MockNetwork, resolve_seed
+from dex.venues import SimulatedDex, build_venues
+
+
+@dataclass(frozen=True)
+class DexGateway:
+    venues: dict[str, SimulatedDex]
+    network: MockNetwork
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        client: redis.Redis,
+        seed: int | None = None,
+        quote_latency_s: float | None = None,
+        execute_latency_s: tuple[float, float] | None = None,
+        failure_rate: float | None = None,
+    ) -> DexGateway:
+        seed = resolve_seed(client, settings.DEX_SEED if seed is None else seed)
+        latency_ms = settings.DEX_EXECUTE_LATENCY_MS
+        venues = build_venues(
+            market=Market(seed),
+            quote_latency_s=(
+                settings.DEX_QUOTE_LATENCY_MS / 1000 if quote_latency_s is None else quote_latency_s
+            ),
+        )
+        network = MockNetwork(
+            client=client,
+            seed=seed,
+            venues=venues,
+            failure_rate=settings.DEX_FAILURE_RATE if failure_rate is None else failure_rate,
+            execute_latency_s=(
+                (latency_ms[0] / 1000, latency_ms[1] / 1000)
+                if execute_latency_s is None
+                else execute_latency_s
+            ),
+            blockhash_ttl_s=settings.DEX_BLOCKHASH_TTL_S,
+        )
+        return cls(venues=venues, network=network)
+
+
+_gateway: tuple[int, DexGateway] | None = None
+
+
+def redis_client() -> redis.Redis:
+    return redis.Redis.from_url(
+        settings.REDIS_URL, socket_timeout=10, socket_connect_timeout=5, health_check_interval=30
+    )
+
+
+def default_gateway() -> DexGateway:
+    global _gateway
+    if _gateway is None or _gateway[0] != os.getpid():
+        _gateway = (os.getpid(), DexGateway.build(client=redis_client()))
+    return _gateway[1]

@@ -1,0 +1,152 @@
+"""Orders and their event history.
+
+Column names of ``orders`` are fixed by the public contract (``SELECT "orderId", status
+FROM orders`` must work), hence the camelCase ``db_column``s.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+
+MONEY = {"max_digits": 38, "decimal_places": 18}
+
+
+class Order(models.Model):
+    """A market order and where it stands.
+
+    Legal transitions (``TRANSITIONS``)::
+
+        pending   -> routing | failed
+        routing   -> building | failed | routing (next attempt)
+        building  -> submitted | failed | routing (next attempt)
+        submitted -> confirmed | failed | routing (next attempt)
+        confirmed, failed: terminal
+
+    An attempt that fails transiently leaves the status where it was, records the error
+    and sets ``next_attempt_at``; the next attempt starts with a new ``routing`` event.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        ROUTING = "routing"
+        BUILDING = "building"
+        SUBMITTED = "submitted"
+        CONFIRMED = "confirmed"
+        FAILED = "failed"
+
+    class OrderType(models.TextChoices):
+        MARKET = "market"
+
+    id = models.BigAutoField(primary_key=True)
+    order_id = models.UUIDField(
+        "order id", db_column="orderId", unique=True, default=uuid.uuid4, editable=False
+    )
+    token_in = models.CharField("token in", db_column="tokenIn", max_length=16)
+    token_out = models.CharField("token out", db_column="tokenOut", max_length=16)
+    amount_in = models.DecimalField("amount in", db_column="amountIn", **MONEY)
+    slippage_bps = models.PositiveIntegerField("slippage (bps)", db_column="slippageBps")
+    order_type = models.CharField(
+        "order type", db_column="orderType", max_length=16, choices=OrderType.choices
+    )
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True
+    )
+    dex = models.CharField("DEX", max_length=16, blank=True, default="")
+    amount_out = models.DecimalField(
+        "amount out", db_column="amountOut", null=True, blank=True, **MONEY
+    )
+    min_amount_out = models.DecimalField(
+        "minimum out", db_column="minAmountOut", null=True, blank=True, **MONEY
+    )
+    executed_price = models.DecimalField(
+        "executed price", db_column="executedPrice", null=True, blank=True, **MONEY
+    )
+    tx_hash = models.CharField("tx hash", db_column="txHash", max_length=100, null=True, blank=True)
+    error = models.TextField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(
+        "next attempt at", db_column="nextAttemptAt", null=True, blank=True
+    )
+    # The current attempt's routing decision (both quotes, the winner, the reason) and
+    # its signed transaction: what a restarted worker needs to resume without re-sending.
+    route = models.JSONField(null=True, blank=True)
+    signed_tx = models.JSONField("signed tx", db_column="signedTx", null=True, blank=True)
+    last_seq = models.PositiveIntegerField("last event seq", db_column="lastSeq", default=0)
+    deliveries = models.PositiveIntegerField(default=0)
+    dex_time_ms = models.FloatField(
+        "time spent in DEX calls (ms)", db_column="dexTimeMs", default=0
+    )
+    idempotency_key = models.CharField(
+        db_column="idempotencyKey", max_length=255, unique=True, null=True, blank=True
+    )
+    request_fingerprint = models.CharField(
+        db_column="requestFingerprint", max_length=64, blank=True, default=""
+    )
+    created_at = models.DateTimeField("created", db_column="createdAt", auto_now_add=True)
+    updated_at = models.DateTimeField("updated", db_column="updatedAt", auto_now=True)
+    finished_at = models.DateTimeField("finished", db_column="finishedAt", null=True, blank=True)
+
+    TERMINAL = frozenset({Status.CONFIRMED, Status.FAILED})
+    IN_FLIGHT = frozenset({Status.ROUTING, Status.BUILDING, Status.SUBMITTED})
+    TRANSITIONS: dict[str, frozenset[str]] = {
+        Status.PENDING: frozenset({Status.ROUTING, Status.FAILED}),
+        Status.ROUTING: frozenset({Status.BUILDING, Status.FAILED, Status.ROUTING}),
+        Status.BUILDING: frozenset({Status.SUBMITTED, Status.FAILED, Status.ROUTING}),
+        Status.SUBMITTED: frozenset({Status.CONFIRMED, Status.FAILED, Status.ROUTING}),
+        Status.CONFIRMED: frozenset(),
+        Status.FAILED: frozenset(),
+    }
+
+    class Meta:
+        db_table = "orders"
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["-created_at", "-id"], name="orders_newest_first"),
+            models.Index(fields=["status", "updated_at"], name="orders_status_updated"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(amount_in__gt=0), name="orders_amount_in_positive"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(token_in=models.F("token_out")),
+                name="orders_distinct_tokens",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order_id} {self.amount_in} {self.token_in}->{self.token_out} {self.status}"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in self.TERMINAL
+
+
+class OrderEvent(models.Model):
+    """One status change of an order, numbered per order from 1 with no gaps."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
+    seq = models.PositiveIntegerField()
+    status = models.CharField(max_length=16, choices=Order.Status.choices)
+    at = models.DateTimeField()
+    attempt = models.PositiveSmallIntegerField(default=0)
+    dex = models.CharField(max_length=16, blank=True, default="")
+    quotes = models.JSONField(null=True, blank=True)
+    amount_out = models.DecimalField(db_column="amountOut", null=True, blank=True, **MONEY)
+    executed_price = models.DecimalField(db_column="executedPrice", null=True, blank=True, **MONEY)
+    tx_hash = models.CharField(db_column="txHash", max_length=100, null=True, blank=True)
+    error = models.TextField(null=True, blank=True)
+    # Why the DEX won, timings, the signed transaction's blockhash: anything else useful.
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        db_table = "order_events"
+        ordering = ["order_id", "seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "seq"], name="order_events_one_per_seq"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.status}"

@@ -1,0 +1,40 @@
+"""Reads of orders for the API, the admin-facing pages and the WebSocket replay."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db.models import QuerySet
+
+from orders.models import Order, OrderEvent
+
+
+def parse_order_id(raw: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(raw))
+    except (ValueError, AttributeError, TypeError):
+        return None
+
+
+def order_get(*, order_id: str | uuid.UUID) -> Order | None:
+    parsed = order_id if isinstance(order_id, uuid.UUID) else parse_order_id(order_id)
+    if parsed is None:
+        return None
+    return Order.objects.filter(order_id=parsed).first()
+
+
+def order_list(
+    *, status: str | None = None, token_in: str | None = None, token_out: str | None = None
+) -> QuerySet[Order]:
+    orders = Order.objects.all().order_by("-created_at", "-id")
+    if status:
+        orders = orders.filter(status=status)
+    if token_in:
+        orders = orders.filter(token_in=token_in.upper())
+    if token_out:
+        orders = orders.filter(token_out=token_out.upper())
+    return orders
+
+
+def order_events(*, order: Order, after_seq: int = 0) -> list[OrderEvent]:
+    return list(OrderEvent.objects.filter(order=order, seq__gt=after_seq).order_by("seq"))

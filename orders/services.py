@@ -1,0 +1,507 @@
+"""Order business logic: creation, the execution state machine, transitions.
+
+Every status change goes through ``order_transition``: one transaction that performs a
+conditional UPDATE of the order row (it must still be in the status, and at the event
+``seq``, that the caller saw) and appends the matching ``OrderEvent``. A worker that lost
+a race changes nothing and stops; this is what makes a redelivered task safe.
+
+Slow I/O (quotes, the network) happens between transitions, never inside one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import random
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+from functools import partial
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from dex.errors import (
+    DexError,
+    InsufficientLiquidityError,
+    SlippageExceededError,
+    TransactionLostError,
+)
+from dex.router import find_best_route
+from dex.tokens import get_token
+from orders import aio
+from orders.gateway import DexGateway, default_gateway
+from orders.models import Order, OrderEvent
+from orders.notifications import Notifier, default_notifier
+from orders.payloads import event_message
+
+logger = logging.getLogger(__name__)
+
+Status = Order.Status
+
+
+class IllegalTransitionError(Exception):
+    pass
+
+
+class IdempotencyConflictError(Exception):
+    """The Idempotency-Key was used before with a different body."""
+
+
+# --- creation -------------------------------------------------------------------------
+
+
+def request_fingerprint(
+    *, token_in: str, token_out: str, amount: Decimal, slippage_bps: int, order_type: str
+) -> str:
+    canonical = json.dumps(
+        [token_in, token_out, format(amount.normalize(), "f"), slippage_bps, order_type]
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def order_create(
+    *,
+    token_in: str,
+    token_out: str,
+    amount: Decimal,
+    slippage_bps: int,
+    order_type: str = Order.OrderType.MARKET,
+    idempotency_key: str | None = None,
+    notifier: Notifier | None = None,
+) -> tuple[Order, bool]:
+    """Store a pending order with its first event and queue it once committed.
+
+    Returns ``(order, created)``; ``created`` is False when the Idempotency-Key was seen
+    before with the same body. Two requests racing with one key meet at the unique index.
+    """
+    notifier = notifier or default_notifier()
+    fingerprint = request_fingerprint(
+        token_in=token_in,
+        token_out=token_out,
+        amount=amount,
+        slippage_bps=slippage_bps,
+        order_type=order_type,
+    )
+    if idempotency_key:
+        existing = Order.objects.filter(idempotency_key=idempotency_key).first()
+        if existing is not None:
+            return _idempotent_replay(existing, fingerprint), False
+    try:
+        with transaction.atomic():
+            now = timezone.now()
+            order = Order.objects.create(
+                token_in=token_in,
+                token_out=token_out,
+                amount_in=amount,
+                slippage_bps=slippage_bps,
+                order_type=order_type,
+                status=Status.PENDING,
+                last_seq=1,
+                idempotency_key=idempotency_key or None,
+                request_fingerprint=fingerprint,
+            )
+            event = OrderEvent.objects.create(
+                order=order,
+                seq=1,
+                status=Status.PENDING,
+                at=now,
+                details={"queuedAt": now.timestamp()},
+            )
+            transaction.on_commit(partial(order_enqueue, order_pk=order.pk))
+            transaction.on_commit(
+                partial(notifier.publish, event_message(event, order_id=str(order.order_id)))
+            )
+    except IntegrityError:
+        if not idempotency_key:
+            raise
+        existing = Order.objects.filter(idempotency_key=idempotency_key).first()
+        if existing is None:
+            raise
+        return _idempotent_replay(existing, fingerprint), False
+    logger.info(
+        "order %s created: %s %s -> %s, slippage %s bps",
+        order.order_id,
+        amount,
+        token_in,
+        token_out,
+        slippage_bps,
+        extra={"orderId": str(order.order_id)},
+    )
+    return order, True
+
+
+def _idempotent_replay(order: Order, fingerprint: str) -> Order:
+    if order.request_fingerprint != fingerprint:
+        raise IdempotencyConflictError(
+            "this Idempotency-Key was already used with a different request body"
+        )
+    return order
+
+
+def order_enqueue(*, order_pk: int, countdown: float | None = None) -> None:
+    """Put the order on the execution queue. A failure leaves it to the recovery sweep."""
+    from orders.tasks import execute_order
+
+    try:
+        execute_order.apply_async((order_pk,), countdown=countdown)
+    except Exception:
+        logger.exception("could not enqueue order pk=%s; the sweep will retry", order_pk)
+
+
+# --- transitions ----------------------------------------------------------------------
+
+
+def order_transition(
+    *,
+    order: Order,
+    to: str,
+    notifier: Notifier,
+    changes: dict[str, Any] | None = None,
+    event: dict[str, Any] | None = None,
+) -> bool:
+    """Move ``order`` to ``to`` if nobody else moved it since it was read.
+
+    Returns False (and changes nothing) when another worker got there first. On success
+    ``order`` is refreshed and the event is published after commit.
+    """
+    if to not in Order.TRANSITIONS[order.status]:
+        raise IllegalTransitionError(f"{order.status} -> {to} is not a legal transition")
+    now = timezone.now()
+    seq = order.last_seq + 1
+    changes = dict(changes or {})
+    if to in Order.TERMINAL:
+        changes.setdefault("finished_at", now)
+        changes.setdefault("next_attempt_at", None)
+    event_fields = {"attempt": order.attempts, "dex": order.dex, **(event or {})}
+    if "attempts" in changes:
+        event_fields["attempt"] = changes["attempts"]
+    if "dex" in changes:
+        event_fields.setdefault("dex", changes["dex"])
+    with transaction.atomic():
+        won = Order.objects.filter(
+            pk=order.pk, status=order.status, last_seq=order.last_seq
+        ).update(status=to, last_seq=seq, updated_at=now, **changes)
+        if not won:
+            return False
+        created = OrderEvent.objects.create(
+            order_id=order.pk, seq=seq, status=to, at=now, **event_fields
+        )
+        transaction.on_commit(
+            partial(notifier.publish, event_message(created, order_id=str(order.order_id)))
+        )
+    order.refresh_from_db()
+    return True
+
+
+# --- execution ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ExecutionResult:
+    """What the task should do next: nothing, or run again after ``retry_in`` seconds."""
+
+    status: str
+    retry_in: float | None = None
+
+
+def order_execute(
+    *,
+    order_pk: int,
+    notifier: Notifier | None = None,
+    dex: DexGateway | None = None,
+) -> ExecutionResult:
+    """Drive the order from wherever the database says it is to the end of an attempt.
+
+    Safe to call again at any point (a redelivered or duplicated task): each step reads
+    the stored state, asks the network before sending, and claims its transition.
+    """
+    order = Order.objects.filter(pk=order_pk).first()
+    if order is None:
+        return ExecutionResult("missing")
+    if order.is_terminal:
+        return ExecutionResult(order.status)
+    Order.objects.filter(pk=order_pk).update(deliveries=F("deliveries") + 1)
+    order.refresh_from_db()
+    execution = _Execution(
+        order=order, notifier=notifier or default_notifier(), dex=dex or default_gateway()
+    )
+    if order.deliveries > settings.ORDER_MAX_DELIVERIES:
+        # A message that keeps killing its worker must end somewhere.
+        with contextlib.suppress(_LostRace):
+            execution.fail(f"gave up after {order.deliveries - 1} deliveries of its task")
+        return ExecutionResult(execution.order.status)
+    return execution.run()
+
+
+def retry_delay(*, attempt: int) -> float:
+    """Exponential back-off with bounded jitter (±10 %): 1 s, 2 s, 4 s... by default."""
+    base = settings.ORDER_RETRY_BACKOFF_S * 2 ** (attempt - 1)
+    return base * random.uniform(0.9, 1.1)
+
+
+class _LostRace(Exception):
+    """Another worker moved the order; this one stops."""
+
+
+class _Execution:
+    def __init__(self, *, order: Order, notifier: Notifier, dex: DexGateway) -> None:
+        self.order = order
+        self.notifier = notifier
+        self.dex = dex
+
+    @property
+    def log_extra(self) -> dict[str, str]:
+        return {"orderId": str(self.order.order_id)}
+
+    def run(self) -> ExecutionResult:
+        try:
+            while not self.order.is_terminal:
+                try:
+                    self._step()
+                except DexError as exc:
+                    retry_in = self._attempt_failed(exc)
+                    if retry_in is not None:
+                        return ExecutionResult(self.order.status, retry_in)
+        except _LostRace:
+            logger.info(
+                "order %s moved on elsewhere; this delivery stops",
+                self.order.order_id,
+                extra=self.log_extra,
+            )
+        return ExecutionResult(self.order.status)
+
+    def _step(self) -> None:
+        order = self.order
+        if order.status == Status.PENDING or order.next_attempt_at is not None:
+            self._route()
+        elif order.status == Status.ROUTING:
+            self._build()
+        elif order.status == Status.BUILDING:
+            self._submit()
+        elif order.status == Status.SUBMITTED:
+            self._await_landing()
+
+    def _move(self, to: str, **kwargs: Any) -> None:
+        if not order_transition(order=self.order, to=to, notifier=self.notifier, **kwargs):
+            raise _LostRace
+
+    # routing: quote both DEXes, pick the best, start an attempt
+    def _route(self) -> None:
+        order = self.order
+        if order.next_attempt_at is not None:
+            wait = (order.next_attempt_at - timezone.now()).total_seconds()
+            if wait > 0:
+                time.sleep(wait)
+        attempt = order.attempts + 1
+        started = time.time()
+        route = aio.run(
+            find_best_route(
+                list(self.dex.venues.values()),
+                token_in=order.token_in,
+                token_out=order.token_out,
+                amount=order.amount_in.quantize(get_token(order.token_in).unit),
+            ),
+            timeout=30,
+        )
+        quote_ms = (time.time() - started) * 1000
+        chosen = route.chosen
+        min_out = chosen.min_out(order.slippage_bps)
+        quotes = route.quotes_dict(slippage_bps=order.slippage_bps)
+        token_in = get_token(order.token_in)
+        token_out = get_token(order.token_out)
+        path = f"{token_in.route_symbol} -> {token_out.route_symbol}"
+        wrap_note = (
+            "SOL is native; wrapped to wSOL for the swap"
+            if token_in.native
+            else "received as wSOL, unwrapped to SOL"
+            if token_out.native
+            else None
+        )
+        route_record = {
+            "dex": chosen.dex,
+            "pool": chosen.pool,
+            "reason": route.reason,
+            "path": path,
+            "wrappedSol": wrap_note,
+            "quotes": quotes,
+            "minAmountOut": str(min_out),
+        }
+        logger.info(
+            "order %s attempt %s routed to %s: %s",
+            order.order_id,
+            attempt,
+            chosen.dex,
+            json.dumps({"reason": route.reason, "quotes": quotes}),
+            extra=self.log_extra,
+        )
+        self._move(
+            Status.ROUTING,
+            changes={
+                "attempts": attempt,
+                "next_attempt_at": None,
+                "dex": chosen.dex,
+                "route": route_record,
+                "min_amount_out": min_out,
+                "signed_tx": None,
+                "dex_time_ms": F("dex_time_ms") + quote_ms,
+            },
+            event={
+                "dex": chosen.dex,
+                "quotes": quotes,
+                "error": order.error if attempt > 1 else None,
+                "details": {
+                    "reason": route.reason,
+                    "pool": chosen.pool,
+                    "path": path,
+                    "wrappedSol": wrap_note,
+                    "minAmountOut": str(min_out),
+                    "quoteStartedAt": started,
+                    "quoteMs": round(quote_ms, 3),
+                },
+            },
+        )
+
+    # building: sign the swap against a fresh blockhash (local; nothing is sent)
+    def _build(self) -> None:
+        order = self.order
+        chosen = order.route or {}
+        blockhash = self.dex.network.recent_blockhash()
+        tx = self.dex.network.sign_swap(
+            order_id=str(order.order_id),
+            attempt=order.attempts,
+            dex=chosen["dex"],
+            pool=chosen["pool"],
+            token_in=order.token_in,
+            token_out=order.token_out,
+            amount_in=order.amount_in,
+            min_amount_out=order.min_amount_out or Decimal(0),
+            blockhash=blockhash,
+        )
+        self._move(
+            Status.BUILDING,
+            changes={"signed_tx": tx},
+            event={
+                "details": {
+                    "signature": tx["signature"],
+                    "recentBlockhash": blockhash.hash,
+                    "lastValidAt": blockhash.last_valid_at,
+                    "minAmountOut": tx["minAmountOut"],
+                }
+            },
+        )
+
+    # submitted: send the signed transaction once (ask the network first)
+    def _submit(self) -> None:
+        order = self.order
+        tx = dict(order.signed_tx or {})
+        network = self.dex.network
+        known = network.status(tx["signature"])
+        now = time.time()
+        if known.state == "unknown":
+            receipt = network.submit(tx, now=now)
+            lands_at = receipt.lands_at
+        else:
+            lands_at = known.lands_at or now
+        tx.update({"submittedAt": now, "landsAt": lands_at})
+        self._move(
+            Status.SUBMITTED,
+            changes={"signed_tx": tx, "tx_hash": tx["signature"]},
+            event={
+                "tx_hash": tx["signature"],
+                "details": {"landsInMs": round((lands_at - now) * 1000, 3)},
+            },
+        )
+
+    # confirmed: wait for the network to land it, then record the fill
+    def _await_landing(self) -> None:
+        order = self.order
+        tx = order.signed_tx or {}
+        network = self.dex.network
+        signature = tx["signature"]
+        while True:
+            status = network.status(signature)
+            if status.state == "pending":
+                time.sleep(max(0.005, (status.lands_at or 0) - time.time()))
+                continue
+            if status.state == "unknown":
+                # The network lost it (e.g. its store restarted) or never got it.
+                if not network.blockhash_valid(tx):
+                    raise TransactionLostError(
+                        f"transaction {signature[:12]}… never landed and its blockhash expired"
+                    )
+                network.submit(tx)  # the same signed transaction: at most one can land
+                continue
+            break
+        execute_ms = max(0.0, (status.lands_at or 0) - float(tx.get("submittedAt", 0))) * 1000
+        Order.objects.filter(pk=order.pk).update(dex_time_ms=F("dex_time_ms") + execute_ms)
+        if status.state == "failed":
+            if status.failure == "slippage":
+                raise SlippageExceededError(status.error or "slippage exceeded")
+            raise InsufficientLiquidityError(status.error or "the pool cannot fill the order")
+        self._move(
+            Status.CONFIRMED,
+            changes={
+                "amount_out": status.amount_out,
+                "executed_price": status.executed_price,
+                "tx_hash": signature,
+                "error": None,
+            },
+            event={
+                "amount_out": status.amount_out,
+                "executed_price": status.executed_price,
+                "tx_hash": signature,
+                "details": {"executeMs": round(execute_ms, 3)},
+            },
+        )
+        logger.info(
+            "order %s confirmed on %s: %s %s, tx %s",
+            order.order_id,
+            order.dex,
+            status.amount_out,
+            order.token_out,
+            signature,
+            extra=self.log_extra,
+        )
+
+    def _attempt_failed(self, exc: DexError) -> float | None:
+        """Record a failed attempt. Returns the back-off before the next, or None if final."""
+        order = self.order
+        reason = f"{type(exc).__name__}: {exc}"
+        attempt = max(order.attempts, 1)
+        final = not exc.transient or attempt >= settings.ORDER_MAX_ATTEMPTS
+        logger.warning(
+            "order %s attempt %s/%s failed (%s): %s",
+            order.order_id,
+            attempt,
+            settings.ORDER_MAX_ATTEMPTS,
+            "final" if final else "will retry",
+            reason,
+            extra=self.log_extra,
+        )
+        if final:
+            if exc.transient:
+                reason = f"failed after {attempt} attempts; last error: {reason}"
+            self.fail(reason)
+            return None
+        retry_in = retry_delay(attempt=attempt)
+        updated = Order.objects.filter(
+            pk=order.pk, status=order.status, last_seq=order.last_seq, next_attempt_at=None
+        ).update(
+            error=reason,
+            next_attempt_at=timezone.now() + timedelta(seconds=retry_in),
+            updated_at=timezone.now(),
+        )
+        if not updated:
+            raise _LostRace
+        order.refresh_from_db()
+        return retry_in
+
+    def fail(self, reason: str) -> None:
+        self._move(Status.FAILED, changes={"error": reason}, event={"error": reason})

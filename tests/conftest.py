@@ -1,0 +1,89 @@
+"""Shared fixtures: real PostgreSQL (pytest-django's test database) and real Redis."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from decimal import Decimal
+from typing import Any
+
+import pytest
+import redis
+from django.conf import settings
+from rest_framework.test import APIClient
+
+from orders.gateway import DexGateway
+from orders.models import Order
+from orders.notifications import Notifier
+from orders.services import order_create
+
+
+class RecordingNotifier:
+    """Keeps what would have been pushed, so tests can read the live stream."""
+
+    def __init__(self) -> None:
+        self.messages: list[dict[str, Any]] = []
+
+    def publish(self, message: dict[str, Any]) -> None:
+        self.messages.append(message)
+
+
+@pytest.fixture
+def recorder() -> RecordingNotifier:
+    return RecordingNotifier()
+
+
+@pytest.fixture
+def redis_client() -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    client.ping()
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def make_gateway(redis_client: redis.Redis) -> Callable[..., DexGateway]:
+    """A DEX gateway on the real Redis with test-friendly latencies unless told otherwise."""
+
+    def build(**overrides: Any) -> DexGateway:
+        options: dict[str, Any] = {
+            "client": redis_client,
+            "seed": 7,
+            "quote_latency_s": 0.0,
+            "execute_latency_s": (0.0, 0.0),
+            "failure_rate": 0.0,
+        }
+        options.update(overrides)
+        return DexGateway.build(**options)
+
+    return build
+
+
+@pytest.fixture
+def make_order(recorder: Notifier) -> Callable[..., Order]:
+    def create(**fields: Any) -> Order:
+        values: dict[str, Any] = {
+            "token_in": "SOL",
+            "token_out": "USDC",
+            "amount": Decimal("1.5"),
+            "slippage_bps": 50,
+        }
+        values.update(fields)
+        order, _ = order_create(notifier=recorder, **values)
+        return order
+
+    return create
+
+
+@pytest.fixture
+def api() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_test_queue() -> Iterator[None]:
+    """Orders created in transactional tests are queued on the run's own queue: drop it."""
+    yield
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    queue = settings.CELERY_TASK_DEFAULT_QUEUE
+    client.delete(queue, *(f"{queue}\x06\x16{priority}" for priority in range(10)))
+    client.close()
