@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
 
 from orders.models import Order, OrderEvent
 
@@ -38,3 +40,24 @@ def order_list(
 
 def order_events(*, order: Order, after_seq: int = 0) -> list[OrderEvent]:
     return list(OrderEvent.objects.filter(order=order, seq__gt=after_seq).order_by("seq"))
+
+
+def order_stats(*, window_s: float = 60.0) -> dict[str, int]:
+    """Counters for the live page: what runs now, what waits, what finished lately."""
+    since = timezone.now() - timedelta(seconds=window_s)
+    counts = Order.objects.aggregate(
+        executing=Count("id", filter=Q(status__in=Order.IN_FLIGHT, next_attempt_at=None)),
+        retrying=Count("id", filter=Q(status__in=Order.IN_FLIGHT, next_attempt_at__isnull=False)),
+        queued=Count("id", filter=Q(status=Order.Status.PENDING)),
+        confirmed_recent=Count(
+            "id", filter=Q(status=Order.Status.CONFIRMED, finished_at__gte=since)
+        ),
+        failed_recent=Count("id", filter=Q(status=Order.Status.FAILED, finished_at__gte=since)),
+    )
+    return {
+        "executing": counts["executing"],
+        "retrying": counts["retrying"],
+        "queued": counts["queued"],
+        "confirmedLastMinute": counts["confirmed_recent"],
+        "failedLastMinute": counts["failed_recent"],
+    }

@@ -1,9 +1,12 @@
 from django.urls import path
 
-from orders.api.views import OrderDetailView, OrderExecuteView, OrderListView
+from orders.api.views import OrderDetailView, OrderExecuteView, OrderListView, OrderStatsView
+from orders.views import index
 
 urlpatterns = [
+    path("", index, name="index"),
     path("api/orders/execute", OrderExecuteView.as_view(), name="order-execute"),
+    path("api/orders/stats", OrderStatsView.as_view(), name="order-stats"),
     path("api/orders", OrderListView.as_view(), name="order-list"),
     path("api/orders/<str:order_id>", OrderDetailView.as_view(), name="order-detail"),
 ]

@@ -7,3 +7,6 @@ os.environ.setdefault("ORDER_QUEUE", f"engine-test-{os.getpid()}")
 from engine_project.settings import *  # noqa: F403
 
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
+# Threads started by tests (executors, database_sync_to_async) must not keep connections
+# open, or the test database cannot be dropped at the end of the run.
+DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405

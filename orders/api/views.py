@@ -86,3 +86,8 @@ class OrderDetailView(APIView):
         if order is None:
             return Response({"error": f"no order {order_id!r}"}, status=status.HTTP_404_NOT_FOUND)
         return Response(order_detail(order, selectors.order_events(order=order)))
+
+
+class OrderStatsView(APIView):
+    def get(self, request: Request) -> Response:
+        return Response(selectors.order_stats())

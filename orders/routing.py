@@ -1,0 +1,9 @@
+from django.urls import path
+
+from orders.consumers import OrderExecuteConsumer, OrderFeedConsumer, OrderStatusConsumer
+
+websocket_urlpatterns = [
+    path("api/orders/execute", OrderExecuteConsumer.as_asgi()),
+    path("api/orders/stream", OrderFeedConsumer.as_asgi()),
+    path("api/orders/status/<str:order_id>", OrderStatusConsumer.as_asgi()),
+]
