@@ -505,3 +505,49 @@ class _Execution:
 
     def fail(self, reason: str) -> None:
         self._move(Status.FAILED, changes={"error": reason}, event={"error": reason})
+
+
+# --- recovery ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RecoveryReport:
+    requeued_pending: list[str]
+    requeued_in_flight: list[str]
+    requeued_retries: list[str]
+
+    @property
+    def total(self) -> int:
+        return (
+            len(self.requeued_pending) + len(self.requeued_in_flight) + len(self.requeued_retries)
+        )
+
+
+def orders_recover_stuck(*, stuck_after_s: float | None = None) -> RecoveryReport:
+    """Re-queue orders whose task vanished (worker killed, broker restarted, publish lost).
+
+    The table is the outbox: an order with no transition for ``stuck_after_s`` gets a new
+    task. That is always safe, because execution resumes from the stored state, asks the
+    network before sending, and claims each transition; a duplicate changes nothing.
+    """
+    stuck_after_s = settings.ORDER_STUCK_AFTER_S if stuck_after_s is None else stuck_after_s
+    cutoff = timezone.now() - timedelta(seconds=stuck_after_s)
+    stale = Order.objects.filter(updated_at__lt=cutoff)
+    groups = {
+        "pending": stale.filter(status=Status.PENDING),
+        "in_flight": stale.filter(status__in=Order.IN_FLIGHT, next_attempt_at=None),
+        "retries": Order.objects.filter(status__in=Order.IN_FLIGHT, next_attempt_at__lt=cutoff),
+    }
+    found: dict[str, list[str]] = {}
+    for name, orders in groups.items():
+        rows = list(orders.order_by("created_at").values_list("pk", "order_id")[:1000])
+        for pk, _ in rows:
+            order_enqueue(order_pk=pk)
+        found[name] = [str(order_id) for _, order_id in rows]
+        if rows:
+            logger.warning("recovery: re-queued %d %s orders", len(rows), name)
+    return RecoveryReport(
+        requeued_pending=found["pending"],
+        requeued_in_flight=found["in_flight"],
+        requeued_retries=found["retries"],
+    )

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+from typing import Any
+
 from celery import shared_task
+from celery.signals import worker_ready
 
 from orders import services
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
@@ -13,3 +19,17 @@ def execute_order(order_pk: int) -> str:
     if result.retry_in is not None:
         services.order_enqueue(order_pk=order_pk, countdown=result.retry_in)
     return result.status
+
+
+@shared_task(ignore_result=True)
+def recover_orders() -> int:
+    return services.orders_recover_stuck().total
+
+
+@worker_ready.connect
+def recover_on_start(**_: Any) -> None:
+    """A worker that starts after a crash picks up what the crashed one left behind."""
+    try:
+        recover_orders.delay()
+    except Exception:
+        logger.exception("could not queue the start-up recovery sweep")
