@@ -8,6 +8,8 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from orders.api.parsers import PayloadTooLarge
+
 
 def _as_field_errors(detail: Any) -> dict[str, Any]:
     if isinstance(detail, dict):
@@ -26,7 +28,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return None
     if isinstance(exc, exceptions.ValidationError):
         response.data = {"errors": _as_field_errors(exc.detail)}
-    elif isinstance(exc, exceptions.ParseError):
+    elif isinstance(exc, exceptions.ParseError | PayloadTooLarge):
         response.data = {"errors": {"body": [str(exc.detail)]}}
     elif isinstance(exc, exceptions.UnsupportedMediaType):
         response.data = {"errors": {"Content-Type": [str(exc.detail)]}}

@@ -11,7 +11,8 @@ import json
 from decimal import Decimal
 from typing import Any
 
-from rest_framework.exceptions import ParseError
+from django.conf import settings
+from rest_framework.exceptions import APIException, ParseError
 from rest_framework.parsers import BaseParser
 
 
@@ -41,11 +42,22 @@ def loads_strict(text: str | bytes) -> Any:
     )
 
 
+class PayloadTooLarge(APIException):
+    status_code = 413
+    default_detail = "request body too large"
+    default_code = "payload_too_large"
+
+
 class StrictJSONParser(BaseParser):
     media_type = "application/json"
 
     def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
-        raw = stream.read() if stream is not None else b""
+        # DRF hands parsers the raw stream, so Django's DATA_UPLOAD_MAX_MEMORY_SIZE is not
+        # applied for us: read one byte past the limit and refuse anything longer.
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        raw = stream.read(limit + 1) if stream is not None else b""
+        if len(raw) > limit:
+            raise PayloadTooLarge(f"request body is larger than {limit} bytes")
         try:
             return loads_strict(raw.decode("utf-8"))
         except UnicodeDecodeError:

@@ -23,7 +23,20 @@ MAX_SLIPPAGE_BPS = 5000
 DEFAULT_SLIPPAGE_BPS = 50
 # ASCII digits only, optional fraction; no sign, exponent, underscores or spaces.
 _DECIMAL_STRING = re.compile(r"[0-9]{1,30}(\.[0-9]{1,30})?\Z")
-_MAX_DIGITS = 38
+# The database stores NUMERIC(38, 18); no token has more than 9 decimals anyway.
+_MAX_SCALE = 18
+
+
+def fraction_digits(value: Decimal) -> int:
+    """Decimal places that carry a non-zero digit, computed without rounding.
+
+    ``Decimal.normalize()`` would round to the context's 28 digits and hide extra places.
+    """
+    _, digits, exponent = value.as_tuple()
+    if not isinstance(exponent, int) or exponent >= 0:
+        return 0
+    trailing_zeros = len(digits) - len("".join(map(str, digits)).rstrip("0"))
+    return max(0, -exponent - trailing_zeros)
 
 
 class StrictStringField(serializers.Field):
@@ -40,7 +53,9 @@ class StrictStringField(serializers.Field):
 
 class TokenField(StrictStringField):
     def to_internal_value(self, data: Any) -> str:
-        symbol = super().to_internal_value(data).upper()
+        symbol = super().to_internal_value(data)
+        # ASCII first: str.upper() maps look-alikes (U+017F, long s) onto latin letters.
+        symbol = symbol.upper() if symbol.isascii() else ""
         try:
             get_token(symbol)
         except UnknownTokenError:
@@ -55,8 +70,8 @@ class AmountField(serializers.Field):
         "invalid": 'must be a decimal number or a decimal string such as "1.5"',
         "positive": "must be greater than zero",
         "finite": "must be a finite number",
-        "digits": f"must have at most {_MAX_DIGITS} significant digits",
         "huge": "is far larger than any order can be",
+        "scale": f"has more than {_MAX_SCALE} decimal places",
     }
 
     def to_internal_value(self, data: Any) -> Decimal:
@@ -81,8 +96,8 @@ class AmountField(serializers.Field):
             self.fail("positive")
         if value.adjusted() >= 20:
             self.fail("huge")
-        if len(value.normalize().as_tuple().digits) > _MAX_DIGITS:
-            self.fail("digits")
+        if fraction_digits(value) > _MAX_SCALE:
+            self.fail("scale")
         return value
 
     def to_representation(self, value: Any) -> str:
@@ -142,8 +157,7 @@ class OrderRequestSerializer(serializers.Serializer):
             )
         token = get_token(token_in)
         amount: Decimal = attrs["amount"]
-        exponent = amount.normalize().as_tuple().exponent
-        if isinstance(exponent, int) and -exponent > token.decimals:
+        if fraction_digits(amount) > token.decimals:
             raise serializers.ValidationError(
                 {"amount": [f"{token_in} has {token.decimals} decimals; {amount} has more"]}
             )

@@ -1,0 +1,82 @@
+"""/livez (the process answers) and /healthz (the engine can take orders)."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import OperationalError
+
+from orders import health
+
+
+def test_livez_is_ok_without_touching_anything(client):
+    response = client.get("/livez")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+@pytest.mark.django_db
+def test_healthz_reports_database_redis_and_live_workers(client):
+    # Real checks. Other engines on this Redis may have workers up, so both answers are
+    # possible; each must be consistent.
+    response = client.get("/healthz")
+    payload = response.json()
+    assert payload["database"] == "ok"
+    assert payload["redis"] == "ok"
+    assert isinstance(payload["workers"], int) and not isinstance(payload["workers"], bool)
+    assert payload["workers"] >= 0
+    if payload["workers"] == 0:
+        assert response.status_code == 503
+        assert payload["down"] == ["workers"]
+    else:
+        assert response.status_code == 200
+        assert "down" not in payload
+
+
+@pytest.mark.django_db
+def test_healthz_is_503_naming_workers_when_none_is_running(client, monkeypatch):
+    monkeypatch.setattr(health, "_live_workers", lambda: 0)
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response["Content-Type"].startswith("application/json")
+    payload = response.json()
+    assert payload["database"] == "ok"
+    assert payload["redis"] == "ok"
+    assert payload["workers"] == 0
+    assert "workers" in payload["down"]
+
+
+@pytest.mark.django_db
+def test_healthz_is_200_when_everything_is_up(client, monkeypatch):
+    monkeypatch.setattr(health, "_live_workers", lambda: 2)
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"database": "ok", "redis": "ok", "workers": 2}
+
+
+@pytest.mark.django_db
+def test_healthz_is_503_when_redis_is_down(client, settings):
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    payload = response.json()
+    assert payload["redis"] == "down"
+    assert payload["database"] == "ok"
+    assert payload["workers"] == 0
+    assert "redis" in payload["down"]
+
+
+class _BrokenConnection:
+    def cursor(self):
+        raise OperationalError("connection refused")
+
+
+@pytest.mark.django_db
+def test_healthz_is_503_when_the_database_is_down(client, monkeypatch):
+    monkeypatch.setattr(health, "connection", _BrokenConnection())
+    monkeypatch.setattr(health, "_live_workers", lambda: 1)
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    payload = response.json()
+    assert payload["database"] == "down"
+    assert payload["redis"] == "ok"
+    assert payload["down"] == ["database"]
