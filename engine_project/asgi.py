@@ -10,13 +10,15 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "engine_project.settings")
 django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
 from engine_project.origins import engine_origin_validator  # noqa: E402
 from orders.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        # daphne is the only web server: it serves the admin's and page's static files too.
+        "http": ASGIStaticFilesHandler(django_asgi_app),
         "websocket": engine_origin_validator(URLRouter(websocket_urlpatterns)),
     }
 )

@@ -169,7 +169,8 @@ def order_transition(
     """Move ``order`` to ``to`` if nobody else moved it since it was read.
 
     Returns False (and changes nothing) when another worker got there first. On success
-    ``order`` is refreshed and the event is published after commit.
+    ``order`` carries the new values (no re-read: the compare-and-set on ``last_seq``
+    proves nobody else wrote the row) and the event is published after commit.
     """
     if to not in Order.TRANSITIONS[order.status]:
         raise IllegalTransitionError(f"{order.status} -> {to} is not a legal transition")
@@ -196,7 +197,8 @@ def order_transition(
         transaction.on_commit(
             partial(notifier.publish, event_message(created, order_id=str(order.order_id)))
         )
-    order.refresh_from_db()
+    for name, value in {**changes, "status": to, "last_seq": seq, "updated_at": now}.items():
+        setattr(order, name, value)
     return True
 
 
@@ -228,7 +230,7 @@ def order_execute(
     if order.is_terminal:
         return ExecutionResult(order.status)
     Order.objects.filter(pk=order_pk).update(deliveries=F("deliveries") + 1)
-    order.refresh_from_db()
+    order.deliveries += 1
     execution = _Execution(
         order=order, notifier=notifier or default_notifier(), dex=dex or default_gateway()
     )
@@ -255,6 +257,8 @@ class _Execution:
         self.order = order
         self.notifier = notifier
         self.dex = dex
+        # DEX time of a landed-but-failed fill, recorded with the failure.
+        self.pending_dex_ms = 0.0
 
     @property
     def log_extra(self) -> dict[str, str]:
@@ -350,7 +354,7 @@ class _Execution:
                 "route": route_record,
                 "min_amount_out": min_out,
                 "signed_tx": None,
-                "dex_time_ms": F("dex_time_ms") + quote_ms,
+                "dex_time_ms": order.dex_time_ms + quote_ms,
             },
             event={
                 "dex": chosen.dex,
@@ -440,7 +444,7 @@ class _Execution:
                 continue
             break
         execute_ms = max(0.0, (status.lands_at or 0) - float(tx.get("submittedAt", 0))) * 1000
-        Order.objects.filter(pk=order.pk).update(dex_time_ms=F("dex_time_ms") + execute_ms)
+        self.pending_dex_ms = execute_ms  # recorded with the outcome below
         if status.state == "failed":
             if status.failure == "slippage":
                 raise SlippageExceededError(status.error or "slippage exceeded")
@@ -452,6 +456,7 @@ class _Execution:
                 "executed_price": status.executed_price,
                 "tx_hash": signature,
                 "error": None,
+                "dex_time_ms": order.dex_time_ms + execute_ms,
             },
             event={
                 "amount_out": status.amount_out,
@@ -491,20 +496,26 @@ class _Execution:
             self.fail(reason)
             return None
         retry_in = retry_delay(attempt=attempt)
+        now = timezone.now()
+        changes = {
+            "error": reason,
+            "next_attempt_at": now + timedelta(seconds=retry_in),
+            "updated_at": now,
+            "dex_time_ms": order.dex_time_ms + self.pending_dex_ms,
+        }
         updated = Order.objects.filter(
             pk=order.pk, status=order.status, last_seq=order.last_seq, next_attempt_at=None
-        ).update(
-            error=reason,
-            next_attempt_at=timezone.now() + timedelta(seconds=retry_in),
-            updated_at=timezone.now(),
-        )
+        ).update(**changes)
         if not updated:
             raise _LostRace
-        order.refresh_from_db()
+        for name, value in changes.items():
+            setattr(order, name, value)
+        self.pending_dex_ms = 0.0
         return retry_in
 
     def fail(self, reason: str) -> None:
-        self._move(Status.FAILED, changes={"error": reason}, event={"error": reason})
+        changes = {"error": reason, "dex_time_ms": self.order.dex_time_ms + self.pending_dex_ms}
+        self._move(Status.FAILED, changes=changes, event={"error": reason})
 
 
 # --- recovery ---------------------------------------------------------------------------

@@ -84,6 +84,6 @@ def _drop_test_queue() -> Iterator[None]:
     """Orders created in transactional tests are queued on the run's own queue: drop it."""
     yield
     client = redis.Redis.from_url(settings.REDIS_URL)
-    queue = settings.CELERY_TASK_DEFAULT_QUEUE
-    client.delete(queue, *(f"{queue}\x06\x16{priority}" for priority in range(10)))
+    for queue in (settings.CELERY_TASK_DEFAULT_QUEUE, f"{settings.CELERY_TASK_DEFAULT_QUEUE}-e2e"):
+        client.delete(queue, *(f"{queue}\x06\x16{priority}" for priority in range(10)))
     client.close()

@@ -111,7 +111,8 @@ def live_engine(
         "DJANGO_SETTINGS_MODULE": "engine_project.settings",
         "DATABASE_URL": database_url,
         "REDIS_URL": settings.REDIS_URL,
-        "ORDER_QUEUE": settings.CELERY_TASK_DEFAULT_QUEUE,
+        # Its own queue: orders that in-process tests create must not reach this worker.
+        "ORDER_QUEUE": f"{settings.CELERY_TASK_DEFAULT_QUEUE}-e2e",
         "ORDER_CONCURRENCY": "10",
         "DEX_QUOTE_LATENCY_MS": "50",
         "DEX_EXECUTE_LATENCY_MS": "400-600",
