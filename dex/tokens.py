@@ -83,5 +83,8 @@ def get_token(symbol: str) -> Token:
         raise UnknownTokenError(symbol) from None
 
 
+SUPPORTED_SYMBOLS: tuple[str, ...] = tuple(sorted(TOKENS))
+
+
 def supported_symbols() -> list[str]:
-    return sorted(TOKENS)
+    return list(SUPPORTED_SYMBOLS)

@@ -45,6 +45,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "channels",
     "orders",
 ]
@@ -147,10 +149,27 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "UNAUTHENTICATED_USER": None,
     "EXCEPTION_HANDLER": "orders.api.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_RATES": {
         "order_submit": env_str("ORDER_SUBMIT_RATE", "6000/min"),
     },
     "NUM_PROXIES": env_int("ENGINE_NUM_PROXIES", 0, minimum=0) or None,
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Order execution engine",
+    "DESCRIPTION": (
+        "Market orders for token swaps, routed to the better of Raydium and Meteora, "
+        "executed by a queue of workers. Live status over WebSocket: see docs/API.md."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI's assets come from the drf-spectacular-sidecar package: no CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {"TokenSymbolEnum": "dex.tokens.SUPPORTED_SYMBOLS"},
 }
 
 # --- Order execution (contract knobs) ---------------------------------------------

@@ -12,6 +12,7 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from dex.tokens import UnknownTokenError, get_token, supported_symbols
@@ -51,6 +52,14 @@ class StrictStringField(serializers.Field):
         return str(value)
 
 
+@extend_schema_field(
+    {
+        "type": "string",
+        "enum": supported_symbols(),
+        "description": "token symbol, case-insensitive",
+        "example": "SOL",
+    }
+)
 class TokenField(StrictStringField):
     def to_internal_value(self, data: Any) -> str:
         symbol = super().to_internal_value(data)
@@ -65,6 +74,19 @@ class TokenField(StrictStringField):
         return symbol
 
 
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "string", "pattern": r"^[0-9]{1,30}(\.[0-9]{1,30})?$"},
+            {"type": "number", "minimum": 0, "exclusiveMinimum": True},
+        ],
+        "description": (
+            "amount of tokenIn to sell: > 0, at most the token's decimals and its "
+            "per-order maximum; a decimal string is recommended"
+        ),
+        "example": "1.5",
+    }
+)
 class AmountField(serializers.Field):
     default_error_messages = {
         "invalid": 'must be a decimal number or a decimal string such as "1.5"',
@@ -113,6 +135,7 @@ class StrictIntegerField(serializers.IntegerField):
         return super().to_internal_value(data)
 
 
+@extend_schema_field({"type": "string", "enum": Order.OrderType.values, "default": "market"})
 class OrderTypeField(StrictStringField):
     def to_internal_value(self, data: Any) -> str:
         value = super().to_internal_value(data)

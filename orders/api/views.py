@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
@@ -14,8 +15,9 @@ from rest_framework.views import APIView
 
 from dex.tokens import UnknownTokenError, get_token
 from orders import selectors, services
+from orders.api import schema
 from orders.api.errors import conflict
-from orders.api.serializers import validate_order_body
+from orders.api.serializers import OrderRequestSerializer, validate_order_body
 from orders.api.throttles import OrderSubmitThrottle
 from orders.models import Order
 from orders.payloads import order_detail, order_summary
@@ -26,6 +28,19 @@ _IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}\Z")
 class OrderExecuteView(APIView):
     throttle_classes = [OrderSubmitThrottle]
 
+    @extend_schema(
+        operation_id="execute_order",
+        summary="Submit a market order",
+        description=(
+            "Stores the order and queues it before answering. Follow it at "
+            "ws://HOST/api/orders/status/{orderId}, or open ws://HOST/api/orders/execute "
+            "and send this body as the first message."
+        ),
+        request=OrderRequestSerializer,
+        parameters=[schema.IDEMPOTENCY_KEY],
+        responses=schema.EXECUTE_RESPONSES,
+        examples=[schema.ORDER_EXAMPLE],
+    )
     def post(self, request: Request) -> Response:
         key = request.headers.get("Idempotency-Key")
         if key is not None and not _IDEMPOTENCY_KEY.match(key):
@@ -53,6 +68,12 @@ class OrderPagination(PageNumberPagination):
 
 
 class OrderListView(APIView):
+    @extend_schema(
+        operation_id="list_orders",
+        summary="Order history, newest first",
+        parameters=schema.LIST_PARAMETERS,
+        responses={200: schema.OrderPageSchema, 400: schema.BAD_ORDER},
+    )
     def get(self, request: Request) -> Response:
         filters = self._filters(request.query_params)
         orders = selectors.order_list(**filters)
@@ -81,6 +102,14 @@ class OrderListView(APIView):
 
 
 class OrderDetailView(APIView):
+    @extend_schema(
+        operation_id="get_order",
+        summary="One order with its routing decision and full event timeline",
+        responses={
+            200: schema.OrderDetailSchema,
+            404: OpenApiResponse(schema.NotFoundSchema, description="unknown or malformed id"),
+        },
+    )
     def get(self, request: Request, order_id: str) -> Response:
         order = selectors.order_get(order_id=order_id)
         if order is None:
@@ -89,5 +118,10 @@ class OrderDetailView(APIView):
 
 
 class OrderStatsView(APIView):
+    @extend_schema(
+        operation_id="order_stats",
+        summary="What executes now, what waits, what finished in the last minute",
+        responses={200: schema.OrderStatsSchema},
+    )
     def get(self, request: Request) -> Response:
         return Response(selectors.order_stats())
