@@ -16,7 +16,7 @@ help:
 	@echo "make run        web server + worker on http://localhost:$${PORT:-8000}/ (Ctrl-C stops)"
 	@echo "make test       the test suite (ARGS=... goes to pytest)"
 	@echo "make superuser  create a login for /admin/"
-	@echo "make lint       ruff check + ruff format --check"
+	@echo "make lint       ruff check + ruff format --check + mypy"
 	@echo "make format     ruff format + ruff check --fix"
 	@echo "make bench      load test against a running engine (ARGS=... goes to the bench)"
 	@echo "make clean      remove .run/ (local database and Redis data) and caches"
@@ -44,6 +44,7 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(RUFF) check .
 	$(RUFF) format --check .
+	$(VENV)/bin/mypy
 
 format: $(STAMP)
 	$(RUFF) format .

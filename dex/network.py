@@ -19,7 +19,7 @@ import random
 import time
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import redis
 
@@ -88,7 +88,7 @@ def resolve_seed(client: redis.Redis, configured: int | None) -> int:
     if configured is not None:
         return configured
     client.set(_SEED_KEY, random.SystemRandom().randrange(2**31), nx=True)
-    value = client.get(_SEED_KEY)
+    value = cast(bytes | None, client.get(_SEED_KEY))
     return int(value) if value is not None else 0
 
 
@@ -183,7 +183,10 @@ class MockNetwork:
             assert existing is not None
             return SubmitReceipt(signature, float(existing["landsAt"]), accepted_now=False)
         order_key = _ORDER_KEY.format(tx["orderId"])
-        self.client.pipeline().sadd(order_key, signature).expire(order_key, TX_TTL_S).execute()
+        pipe = self.client.pipeline()
+        pipe.sadd(order_key, signature)
+        pipe.expire(order_key, TX_TTL_S)
+        pipe.execute()
         return SubmitReceipt(signature, now + latency, accepted_now=True)
 
     def status(self, signature: str, *, now: float | None = None) -> TxStatus:
@@ -227,9 +230,9 @@ class MockNetwork:
         )
 
     def _load(self, signature: str) -> dict[str, Any] | None:
-        raw = self.client.get(_KEY.format(signature))
+        raw = cast(bytes | None, self.client.get(_KEY.format(signature)))
         return json.loads(raw) if raw is not None else None
 
     def transaction_count(self, order_id: str) -> int:
         """How many transactions of this order the network accepted (audits and tests)."""
-        return int(self.client.scard(_ORDER_KEY.format(order_id)))
+        return cast(int, self.client.scard(_ORDER_KEY.format(order_id)))

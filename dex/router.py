@@ -89,7 +89,7 @@ async def find_best_route(
     route = choose_route(
         {quoter.name: answer for quoter, answer in zip(quoters, answers, strict=True)}
     )
-    logger.info(
+    logger.debug(
         "route %s %s->%s: chose %s; %s",
         amount,
         token_in,

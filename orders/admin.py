@@ -26,7 +26,7 @@ class OrderEventInline(ReadOnlyMixin, admin.TabularInline):
     extra = 0
     can_delete = False
     ordering = ["seq"]
-    fields = ["seq", "status", "at", "attempt", "dex", "amount_out", "tx_hash", "error", "details"]
+    fields = ("seq", "status", "at", "attempt", "dex", "amount_out", "tx_hash", "error", "details")
     readonly_fields = fields
 
 

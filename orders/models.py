@@ -10,7 +10,9 @@ import uuid
 
 from django.db import models
 
-MONEY = {"max_digits": 38, "decimal_places": 18}
+# NUMERIC(38, 18): exact, and wide enough for any token amount we accept.
+MONEY_DIGITS = 38
+MONEY_PLACES = 18
 
 
 class Order(models.Model):
@@ -45,7 +47,9 @@ class Order(models.Model):
     )
     token_in = models.CharField("token in", db_column="tokenIn", max_length=16)
     token_out = models.CharField("token out", db_column="tokenOut", max_length=16)
-    amount_in = models.DecimalField("amount in", db_column="amountIn", **MONEY)
+    amount_in = models.DecimalField(
+        "amount in", db_column="amountIn", max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES
+    )
     slippage_bps = models.PositiveIntegerField("slippage (bps)", db_column="slippageBps")
     order_type = models.CharField(
         "order type", db_column="orderType", max_length=16, choices=OrderType.choices
@@ -55,13 +59,28 @@ class Order(models.Model):
     )
     dex = models.CharField("DEX", max_length=16, blank=True, default="")
     amount_out = models.DecimalField(
-        "amount out", db_column="amountOut", null=True, blank=True, **MONEY
+        "amount out",
+        db_column="amountOut",
+        null=True,
+        blank=True,
+        max_digits=MONEY_DIGITS,
+        decimal_places=MONEY_PLACES,
     )
     min_amount_out = models.DecimalField(
-        "minimum out", db_column="minAmountOut", null=True, blank=True, **MONEY
+        "minimum out",
+        db_column="minAmountOut",
+        null=True,
+        blank=True,
+        max_digits=MONEY_DIGITS,
+        decimal_places=MONEY_PLACES,
     )
     executed_price = models.DecimalField(
-        "executed price", db_column="executedPrice", null=True, blank=True, **MONEY
+        "executed price",
+        db_column="executedPrice",
+        null=True,
+        blank=True,
+        max_digits=MONEY_DIGITS,
+        decimal_places=MONEY_PLACES,
     )
     tx_hash = models.CharField("tx hash", db_column="txHash", max_length=100, null=True, blank=True)
     error = models.TextField(null=True, blank=True)
@@ -134,8 +153,20 @@ class OrderEvent(models.Model):
     attempt = models.PositiveSmallIntegerField(default=0)
     dex = models.CharField(max_length=16, blank=True, default="")
     quotes = models.JSONField(null=True, blank=True)
-    amount_out = models.DecimalField(db_column="amountOut", null=True, blank=True, **MONEY)
-    executed_price = models.DecimalField(db_column="executedPrice", null=True, blank=True, **MONEY)
+    amount_out = models.DecimalField(
+        db_column="amountOut",
+        null=True,
+        blank=True,
+        max_digits=MONEY_DIGITS,
+        decimal_places=MONEY_PLACES,
+    )
+    executed_price = models.DecimalField(
+        db_column="executedPrice",
+        null=True,
+        blank=True,
+        max_digits=MONEY_DIGITS,
+        decimal_places=MONEY_PLACES,
+    )
     tx_hash = models.CharField(db_column="txHash", max_length=100, null=True, blank=True)
     error = models.TextField(null=True, blank=True)
     # Why the DEX won, timings, the signed transaction's blockhash: anything else useful.

@@ -150,7 +150,10 @@ def order_enqueue(*, order_pk: int, countdown: float | None = None) -> None:
     from orders.tasks import execute_order
 
     try:
-        execute_order.apply_async((order_pk,), countdown=countdown)
+        if countdown is None:
+            execute_order.apply_async((order_pk,))
+        else:
+            execute_order.apply_async((order_pk,), countdown=countdown)
     except Exception:
         logger.exception("could not enqueue order pk=%s; the sweep will retry", order_pk)
 

@@ -34,7 +34,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         response.data = {"errors": {"Content-Type": [str(exc.detail)]}}
     elif isinstance(exc, exceptions.Throttled):
         response.data = {
-            "errors": {"rate": [f"too many orders; retry in {exc.wait or 1:.0f} s"]},
+            "errors": {
+                "rate": [f"too many orders; retry in {getattr(exc, 'wait', None) or 1:.0f} s"]
+            },
         }
     else:
         detail = response.data.get("detail") if isinstance(response.data, dict) else None

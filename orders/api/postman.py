@@ -29,7 +29,9 @@ def _query(operation: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _headers(operation: dict[str, Any], has_body: bool) -> list[dict[str, Any]]:
-    headers = [{"key": "Content-Type", "value": "application/json"}] if has_body else []
+    headers: list[dict[str, Any]] = (
+        [{"key": "Content-Type", "value": "application/json"}] if has_body else []
+    )
     for parameter in operation.get("parameters", []):
         if parameter.get("in") == "header":
             headers.append(

@@ -100,7 +100,8 @@ class OrderStatsSchema(serializers.Serializer):
 
 
 class FieldErrorsSchema(serializers.Serializer):
-    errors = serializers.DictField(
+    # A documentation-only serializer: the field deliberately shadows Serializer.errors.
+    errors = serializers.DictField(  # type: ignore[assignment]
         child=serializers.ListField(child=serializers.CharField()),
         help_text="each bad field (or `body`, `pair`, `Idempotency-Key`) with its messages",
     )
