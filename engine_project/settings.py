@@ -7,6 +7,7 @@ listed in ../shared/CONTRACT.md and the README.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import dj_database_url
@@ -150,9 +151,7 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": None,
     "EXCEPTION_HANDLER": "orders.api.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_THROTTLE_RATES": {
-        "order_submit": env_str("ORDER_SUBMIT_RATE", "6000/min"),
-    },
+    "DEFAULT_THROTTLE_RATES": {"order_submit": None},  # see ORDER_SUBMIT_RATE
     "NUM_PROXIES": env_int("ENGINE_NUM_PROXIES", 0, minimum=0) or None,
 }
 
@@ -171,6 +170,20 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {"TokenSymbolEnum": "dex.tokens.SUPPORTED_SYMBOLS"},
 }
+
+# --- Abuse limits ------------------------------------------------------------------
+# Order submissions per client IP, e.g. "6000/min" (429 with Retry-After beyond).
+ORDER_SUBMIT_RATE = env_str("ORDER_SUBMIT_RATE", "6000/min")
+if not re.fullmatch(r"[1-9][0-9]*/(s|sec|m|min|h|hour|d|day)", ORDER_SUBMIT_RATE):
+    raise ImproperlyConfigured(f"ORDER_SUBMIT_RATE={ORDER_SUBMIT_RATE!r}: use e.g. 6000/min")
+# Open WebSockets per client IP, counted across all web processes in Redis.
+WS_MAX_SOCKETS_PER_CLIENT = env_int("WS_MAX_SOCKETS_PER_CLIENT", 256, minimum=1)
+if PRODUCTION:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 3600, minimum=0)
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    # Health and metrics are scraped over plain HTTP inside the cluster.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^livez$", r"^metrics$"]
 
 # --- Order execution (contract knobs) ---------------------------------------------
 ORDER_CONCURRENCY = env_int("ORDER_CONCURRENCY", 10, minimum=1, maximum=512)

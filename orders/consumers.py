@@ -13,6 +13,7 @@ from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
 
 from orders import selectors, services
 from orders.api.parsers import loads_strict
@@ -20,12 +21,14 @@ from orders.api.serializers import validate_order_body
 from orders.models import Order
 from orders.notifications import ALL_ORDERS_GROUP, order_group
 from orders.payloads import event_message
+from orders.ws_quota import claim_socket, client_ip, release_socket
 
 logger = logging.getLogger(__name__)
 
 CLOSE_NORMAL = 1000
 CLOSE_BAD_REQUEST = 4400
 CLOSE_NOT_FOUND = 4404
+CLOSE_TOO_MANY = 4429
 TERMINAL = {Order.Status.CONFIRMED, Order.Status.FAILED}
 
 
@@ -49,7 +52,32 @@ def _create_order(fields: dict[str, Any]) -> Order:
     return order
 
 
-class OrderStreamMixin(AsyncWebsocketConsumer):
+class QuotaConsumer(AsyncWebsocketConsumer):
+    """Accepts a socket only within the client's quota; frees the slot on disconnect."""
+
+    counted = False
+
+    async def accept_within_quota(self) -> bool:
+        await self.accept()
+        ip = client_ip(self.scope)
+        if not await claim_socket(ip):
+            await self.send(
+                text_data=json.dumps(
+                    {"error": f"too many open sockets from {ip}; close some and retry"}
+                )
+            )
+            await self.close(code=CLOSE_TOO_MANY)
+            return False
+        self.counted = True
+        return True
+
+    async def disconnect(self, code: int) -> None:
+        if self.counted:
+            self.counted = False
+            await release_socket(client_ip(self.scope))
+
+
+class OrderStreamMixin(QuotaConsumer):
     """Follows one order: replay, then live, each ``seq`` exactly once, then close 1000."""
 
     order: Order | None = None
@@ -92,6 +120,7 @@ class OrderStreamMixin(AsyncWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         if self.group is not None:
             await self.channel_layer.group_discard(self.group, self.channel_name)
+        await super().disconnect(code)
 
 
 class OrderStatusConsumer(OrderStreamMixin):
@@ -99,7 +128,8 @@ class OrderStatusConsumer(OrderStreamMixin):
 
     async def connect(self) -> None:
         raw_id = self.scope["url_route"]["kwargs"]["order_id"]
-        await self.accept()
+        if not await self.accept_within_quota():
+            return
         order = await _load_order(raw_id)
         if order is None:
             await self.send_json({"error": f"no order {raw_id!r}"})
@@ -115,13 +145,18 @@ class OrderExecuteConsumer(OrderStreamMixin):
     """``ws://HOST/api/orders/execute``: the first message is the order body."""
 
     async def connect(self) -> None:
-        await self.accept()
+        await self.accept_within_quota()
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if self.order is not None:
             return  # one order per connection; later messages are ignored
         if text_data is None:
             await self._refuse({"body": ["send the order as a JSON text message"]})
+            return
+        if len(text_data) > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
+            await self._refuse(
+                {"body": [f"message larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes"]}
+            )
             return
         try:
             body = loads_strict(text_data)
@@ -142,12 +177,15 @@ class OrderExecuteConsumer(OrderStreamMixin):
         await self.close(code=CLOSE_BAD_REQUEST)
 
 
-class OrderFeedConsumer(AsyncWebsocketConsumer):
+class OrderFeedConsumer(QuotaConsumer):
     """``ws://HOST/api/orders/stream``: every event of every order, live."""
 
+    joined = False
+
     async def connect(self) -> None:
-        await self.channel_layer.group_add(ALL_ORDERS_GROUP, self.channel_name)
-        await self.accept()
+        if await self.accept_within_quota():
+            await self.channel_layer.group_add(ALL_ORDERS_GROUP, self.channel_name)
+            self.joined = True
 
     async def order_event(self, envelope: dict[str, Any]) -> None:
         await self.send(text_data=json.dumps(envelope["event"]))
@@ -156,7 +194,9 @@ class OrderFeedConsumer(AsyncWebsocketConsumer):
         return None
 
     async def disconnect(self, code: int) -> None:
-        await self.channel_layer.group_discard(ALL_ORDERS_GROUP, self.channel_name)
+        if self.joined:
+            await self.channel_layer.group_discard(ALL_ORDERS_GROUP, self.channel_name)
+        await super().disconnect(code)
 
 
 def _plain(errors: dict[str, Any]) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -191,3 +192,45 @@ def test_the_stream_socket_forwards_every_order_event(make_order, make_gateway):
 
     statuses = [m["status"] for m in run(scenario())]
     assert statuses == ["routing", "building", "submitted", "confirmed"]
+
+
+def test_a_client_over_its_socket_quota_is_refused_with_4429(settings):
+    settings.WS_MAX_SOCKETS_PER_CLIENT = 2
+    scope_client = (f"2001:db8::{uuid.uuid4().hex[:4]}", 5555)  # a fresh count per run
+
+    async def scenario() -> tuple[list[bool], int, dict]:
+        sockets, opened = [], []
+        for _ in range(2):
+            communicator = WebsocketCommunicator(application, "/api/orders/stream")
+            communicator.scope["client"] = scope_client
+            connected, _ = await communicator.connect()
+            sockets.append(connected)
+            opened.append(communicator)
+        extra = WebsocketCommunicator(application, "/api/orders/stream")
+        extra.scope["client"] = scope_client
+        await extra.connect()
+        refusal = json.loads(await extra.receive_from(5))
+        close = await extra.receive_output(5)
+        for communicator in opened:
+            await communicator.disconnect()
+        # The slots are free again.
+        again = WebsocketCommunicator(application, "/api/orders/stream")
+        again.scope["client"] = scope_client
+        reopened, _ = await again.connect()
+        await again.disconnect()
+        return [*sockets, reopened], close.get("code"), refusal
+
+    opened, code, refusal = run(scenario())
+    assert opened == [True, True, True]
+    assert code == 4429 and "too many" in refusal["error"]
+
+
+def test_an_oversized_first_message_is_refused_without_a_crash(settings):
+    async def scenario() -> tuple[list[dict], int]:
+        communicator = await connect("/api/orders/execute")
+        await communicator.send_to(text_data="x" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1))
+        messages = await receive_all(communicator)
+        return messages, communicator.close_code
+
+    messages, code = run(scenario())
+    assert code == 4400 and "body" in messages[0]["errors"]
