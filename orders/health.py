@@ -31,6 +31,8 @@ def _redis_ok() -> bool:
     except Exception:
         logger.warning("health: redis check failed", exc_info=True)
         return False
+    finally:
+        client.close()
 
 
 def _live_workers() -> int:
