@@ -74,5 +74,6 @@ def test_thirty_orders_at_once_all_confirm_at_most_ten_at_a_time(live_engine):
         # Executing = from the moment the worker started quoting to the terminal event.
         intervals.append((routing["details"]["quoteStartedAt"], parse_at(confirmed["at"])))
     peak = peak_overlap(intervals)
+    print(f"peak executing at once: {peak} of {ORDERS} orders")
     assert peak <= CONCURRENCY, f"{peak} orders executed at once"
     assert peak >= CONCURRENCY - 2, f"only {peak} at once: the worker is not running in parallel"
