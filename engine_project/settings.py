@@ -102,7 +102,8 @@ if DATABASE_POOL_SIZE:
     _database["OPTIONS"]["pool"] = {
         "min_size": 1,
         "max_size": DATABASE_POOL_SIZE,
-        "timeout": 10,
+        # Fail fast while the database is down: a waiting caller holds a thread.
+        "timeout": 5,
     }
 DATABASES = {"default": _database}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -7,13 +7,17 @@ sent (by ``seq``) and backfills from the database when it sees a gap.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
-from channels.db import database_sync_to_async
+from asgiref.sync import sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
+from django.db import DatabaseError, connections
 
 from orders import selectors, services
 from orders.api.parsers import loads_strict
@@ -24,20 +28,39 @@ from orders.payloads import event_message
 from orders.ws_quota import claim_socket, client_ip, release_socket
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 CLOSE_NORMAL = 1000
 CLOSE_BAD_REQUEST = 4400
 CLOSE_NOT_FOUND = 4404
 CLOSE_TOO_MANY = 4429
+CLOSE_TRY_AGAIN = 1013
 TERMINAL = {Order.Status.CONFIRMED, Order.Status.FAILED}
 
 
-@database_sync_to_async
+def off_loop(function: Callable[..., T]) -> Callable[..., Awaitable[T]]:
+    """Run a database call in a worker thread and give its connection back afterwards.
+
+    Not Channels' ``database_sync_to_async``: that runs every consumer's queries on one
+    shared thread, so while PostgreSQL is unreachable one socket waiting for a
+    connection stalls every other socket's handshake.
+    """
+
+    def call(*args: Any) -> T:
+        try:
+            return function(*args)
+        finally:
+            connections.close_all()  # back to the pool
+
+    return sync_to_async(call, thread_sensitive=False)
+
+
+@off_loop
 def _load_order(order_id: str) -> Order | None:
     return selectors.order_get(order_id=order_id)
 
 
-@database_sync_to_async
+@off_loop
 def _stored_messages(order: Order, after_seq: int) -> list[dict[str, Any]]:
     order_id = str(order.order_id)
     return [
@@ -46,16 +69,60 @@ def _stored_messages(order: Order, after_seq: int) -> list[dict[str, Any]]:
     ]
 
 
-@database_sync_to_async
+@off_loop
 def _create_order(fields: dict[str, Any]) -> Order:
     order, _ = services.order_create(**fields)
     return order
 
 
 class QuotaConsumer(AsyncWebsocketConsumer):
-    """Accepts a socket only within the client's quota; frees the slot on disconnect."""
+    """Accepts a socket only within the client's quota, and survives Redis restarts.
+
+    The quota slot is freed when the consumer ends for any reason (a crashed consumer
+    never receives ``websocket.disconnect``). A channel-layer read that fails (Redis
+    restarting) becomes an ``order.resync`` message once a second instead of killing
+    the socket: the consumer re-joins its groups, which a restart empties, and
+    subclasses backfill from the database.
+    """
 
     counted = False
+    groups_joined: tuple[str, ...] = ()
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            if self.counted:
+                self.counted = False
+                await release_socket(client_ip(self.scope))
+
+    @property
+    def channel_receive(self) -> Any:
+        return self._resilient_channel_receive
+
+    @channel_receive.setter
+    def channel_receive(self, receive: Any) -> None:
+        self._layer_receive = receive
+
+    async def _resilient_channel_receive(self) -> dict[str, Any]:
+        try:
+            message: dict[str, Any] = await self._layer_receive()
+            return message
+        except Exception:
+            logger.warning("channel layer unavailable; retrying in 1 s", exc_info=True)
+            await asyncio.sleep(1)
+            return {"type": "order.resync"}
+
+    async def join(self, group: str) -> None:
+        await self.channel_layer.group_add(group, self.channel_name)
+        self.groups_joined = (*self.groups_joined, group)
+
+    async def order_resync(self, message: dict[str, Any]) -> None:
+        try:
+            for group in self.groups_joined:
+                await self.channel_layer.group_add(group, self.channel_name)
+        except Exception:
+            logger.info("channel layer still unavailable", exc_info=True)
 
     async def accept_within_quota(self) -> bool:
         await self.accept()
@@ -72,6 +139,9 @@ class QuotaConsumer(AsyncWebsocketConsumer):
         return True
 
     async def disconnect(self, code: int) -> None:
+        for group in self.groups_joined:
+            with contextlib.suppress(Exception):
+                await self.channel_layer.group_discard(group, self.channel_name)
         if self.counted:
             self.counted = False
             await release_socket(client_ip(self.scope))
@@ -82,15 +152,13 @@ class OrderStreamMixin(QuotaConsumer):
 
     order: Order | None = None
     last_sent = 0
-    group: str | None = None
 
     async def send_json(self, payload: dict[str, Any]) -> None:
         await self.send(text_data=json.dumps(payload))
 
     async def follow(self, order: Order) -> None:
         self.order = order
-        self.group = order_group(str(order.order_id))
-        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.join(order_group(str(order.order_id)))
         await self._send_stored()
 
     async def _send_stored(self) -> None:
@@ -117,10 +185,14 @@ class OrderStreamMixin(QuotaConsumer):
             return
         await self._send_event(message)
 
-    async def disconnect(self, code: int) -> None:
-        if self.group is not None:
-            await self.channel_layer.group_discard(self.group, self.channel_name)
-        await super().disconnect(code)
+    async def order_resync(self, message: dict[str, Any]) -> None:
+        """Live events may have been lost while the layer was down: the database has them."""
+        await super().order_resync(message)
+        if self.order is not None:
+            try:
+                await self._send_stored()
+            except DatabaseError:
+                logger.warning("resync: database unavailable", exc_info=True)
 
 
 class OrderStatusConsumer(OrderStreamMixin):
@@ -130,7 +202,13 @@ class OrderStatusConsumer(OrderStreamMixin):
         raw_id = self.scope["url_route"]["kwargs"]["order_id"]
         if not await self.accept_within_quota():
             return
-        order = await _load_order(raw_id)
+        try:
+            order = await _load_order(raw_id)
+        except DatabaseError:
+            logger.warning("status socket: database unavailable", exc_info=True)
+            await self.send_json({"error": "temporarily unavailable; reconnect shortly"})
+            await self.close(code=CLOSE_TRY_AGAIN)
+            return
         if order is None:
             await self.send_json({"error": f"no order {raw_id!r}"})
             await self.close(code=CLOSE_NOT_FOUND)
@@ -168,7 +246,13 @@ class OrderExecuteConsumer(OrderStreamMixin):
             await self._refuse(errors)
             return
         assert fields is not None
-        order = await _create_order(fields)
+        try:
+            order = await _create_order(fields)
+        except DatabaseError:
+            logger.warning("execute socket: database unavailable", exc_info=True)
+            await self.send_json({"error": "temporarily unavailable; nothing was stored"})
+            await self.close(code=CLOSE_TRY_AGAIN)
+            return
         await self.send_json({"orderId": str(order.order_id), "status": order.status})
         await self.follow(order)
 
@@ -180,23 +264,15 @@ class OrderExecuteConsumer(OrderStreamMixin):
 class OrderFeedConsumer(QuotaConsumer):
     """``ws://HOST/api/orders/stream``: every event of every order, live."""
 
-    joined = False
-
     async def connect(self) -> None:
         if await self.accept_within_quota():
-            await self.channel_layer.group_add(ALL_ORDERS_GROUP, self.channel_name)
-            self.joined = True
+            await self.join(ALL_ORDERS_GROUP)
 
     async def order_event(self, envelope: dict[str, Any]) -> None:
         await self.send(text_data=json.dumps(envelope["event"]))
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         return None
-
-    async def disconnect(self, code: int) -> None:
-        if self.joined:
-            await self.channel_layer.group_discard(ALL_ORDERS_GROUP, self.channel_name)
-        await super().disconnect(code)
 
 
 def _plain(errors: dict[str, Any]) -> dict[str, Any]:

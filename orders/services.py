@@ -33,6 +33,7 @@ from dex.errors import (
     SlippageExceededError,
     TransactionLostError,
 )
+from dex.network import TxStatus
 from dex.router import find_best_route
 from dex.tokens import get_token
 from orders import aio
@@ -240,7 +241,7 @@ def order_execute(
     if order.deliveries > settings.ORDER_MAX_DELIVERIES:
         # A message that keeps killing its worker must end somewhere.
         with contextlib.suppress(_LostRace):
-            execution.fail(f"gave up after {order.deliveries - 1} deliveries of its task")
+            execution.give_up(f"gave up after {order.deliveries - 1} deliveries of its task")
         return ExecutionResult(execution.order.status)
     return execution.run()
 
@@ -428,8 +429,16 @@ class _Execution:
 
     # confirmed: wait for the network to land it, then record the fill
     def _await_landing(self) -> None:
-        order = self.order
-        tx = order.signed_tx or {}
+        status = self._wait_for_network(rebroadcast=True)
+        self._record_landing(status)
+
+    def _wait_for_network(self, *, rebroadcast: bool) -> TxStatus:
+        """Poll the network about the stored transaction until it has landed.
+
+        With ``rebroadcast`` a transaction the network lost is sent again as it is (never
+        re-signed: at most one can land); without it, ``unknown`` is an answer.
+        """
+        tx = self.order.signed_tx or {}
         network = self.dex.network
         signature = tx["signature"]
         while True:
@@ -437,15 +446,20 @@ class _Execution:
             if status.state == "pending":
                 time.sleep(max(0.005, (status.lands_at or 0) - time.time()))
                 continue
-            if status.state == "unknown":
+            if status.state == "unknown" and rebroadcast:
                 # The network lost it (e.g. its store restarted) or never got it.
                 if not network.blockhash_valid(tx):
                     raise TransactionLostError(
                         f"transaction {signature[:12]}… never landed and its blockhash expired"
                     )
-                network.submit(tx)  # the same signed transaction: at most one can land
+                network.submit(tx)
                 continue
-            break
+            return status
+
+    def _record_landing(self, status: TxStatus) -> None:
+        order = self.order
+        tx = order.signed_tx or {}
+        signature = tx["signature"]
         execute_ms = max(0.0, (status.lands_at or 0) - float(tx.get("submittedAt", 0))) * 1000
         self.pending_dex_ms = execute_ms  # recorded with the outcome below
         if status.state == "failed":
@@ -477,6 +491,24 @@ class _Execution:
             signature,
             extra=self.log_extra,
         )
+
+    def give_up(self, reason: str) -> None:
+        """End an order whose task keeps dying, agreeing with the network.
+
+        A transaction it already sent may still land: ask (never send) and record what
+        happened; only an order with nothing on the network is failed outright.
+        """
+        order = self.order
+        if order.signed_tx and order.status in (Status.BUILDING, Status.SUBMITTED):
+            status = self._wait_for_network(rebroadcast=False)
+            if status.state == "confirmed":
+                if order.status == Status.BUILDING:
+                    self._move(Status.SUBMITTED, changes={"tx_hash": order.signed_tx["signature"]})
+                self._record_landing(status)
+                return
+            if status.state == "failed":
+                reason = f"{reason}; its last transaction failed: {status.error}"
+        self.fail(reason)
 
     def _attempt_failed(self, exc: DexError) -> float | None:
         """Record a failed attempt. Returns the back-off before the next, or None if final."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
 import time
 from typing import Any, cast
 
@@ -21,14 +22,22 @@ logger = logging.getLogger(__name__)
 
 _PERIODS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "hour": 3600, "d": 86400, "day": 86400}
 _client: redis.Redis | None = None
+_client_lock = threading.Lock()
 
 
 def _redis() -> redis.Redis:
+    """One client (one pool) per process, built once even when requests race for it.
+
+    Two clients built at once would leave one unreferenced, and its finaliser closes
+    the pool under the request that is still using it.
+    """
     global _client
     if _client is None:
-        _client = redis.Redis.from_url(
-            settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2
-        )
+        with _client_lock:
+            if _client is None:
+                _client = redis.Redis.from_url(
+                    settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2
+                )
     return _client
 
 
@@ -52,7 +61,7 @@ class OrderSubmitThrottle(BaseThrottle):
             pipe.incr(key)
             pipe.expire(key, period + 1)
             count = cast(int, pipe.execute()[0])
-        except redis.RedisError:
+        except Exception:
             # A Redis outage must not stop trading; the limit is a guard, not a gate.
             logger.warning("order throttle unavailable; letting the request through", exc_info=True)
             return True
