@@ -104,6 +104,11 @@ if DATABASE_POOL_SIZE:
         "max_size": DATABASE_POOL_SIZE,
         # Fail fast while the database is down: a waiting caller holds a thread.
         "timeout": 5,
+        # psycopg_pool backs off exponentially while it cannot connect (1, 2, 4, 8 s...)
+        # and a pending attempt blocks new ones: after a long outage the process would
+        # wait up to the last back-off once PostgreSQL is back. Giving up after 3 s lets
+        # the next request start a fresh attempt at once.
+        "reconnect_timeout": 3,
     }
 DATABASES = {"default": _database}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -228,6 +233,9 @@ CELERY_TASK_DEFAULT_QUEUE = env_str("ORDER_QUEUE", "orders")
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ACKS_LATE = True
+# Keep each worker child's connection pool across tasks (engine_project/celery.py returns
+# the connection to it after each task): without this Celery closes the pool per task.
+CELERY_DB_REUSE_MAX = 1000
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_WORKER_CONCURRENCY = ORDER_CONCURRENCY

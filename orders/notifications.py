@@ -20,6 +20,7 @@ logger = logging.getLogger(__name__)
 
 ALL_ORDERS_GROUP = "orders.all"
 EVENT_MESSAGE_TYPE = "order.event"
+WAIT_TIMEOUT_S = 1.0
 
 
 def order_group(order_id: str) -> str:
@@ -27,7 +28,7 @@ def order_group(order_id: str) -> str:
 
 
 class Notifier(Protocol):
-    def publish(self, message: dict[str, Any]) -> None: ...
+    def publish(self, message: dict[str, Any], *, wait: bool = False) -> None: ...
 
 
 class ChannelsNotifier:
@@ -37,11 +38,20 @@ class ChannelsNotifier:
         # Keyed by PID: a forked Celery child has its own loop and needs its own lock.
         self._locks: dict[int, asyncio.Lock] = {}
 
-    def publish(self, message: dict[str, Any]) -> None:
+    def publish(self, message: dict[str, Any], *, wait: bool = False) -> None:
+        """Send in the background; ``wait`` blocks until Redis has it (at most 1 s).
+
+        ``wait`` is for an event published by one process before another process can
+        publish the next one (``pending`` before the task is queued): without it the
+        stream could show ``routing`` before ``pending``.
+        """
         try:
-            aio.submit(self._send(message))
+            if wait:
+                aio.run(self._send(message), timeout=WAIT_TIMEOUT_S)
+            else:
+                aio.submit(self._send(message))
         except Exception:
-            logger.exception("could not schedule publish of order %s", message.get("orderId"))
+            logger.exception("could not publish event of order %s", message.get("orderId"))
 
     async def _send(self, message: dict[str, Any]) -> None:
         lock = self._locks.setdefault(os.getpid(), asyncio.Lock())
@@ -64,7 +74,7 @@ class ChannelsNotifier:
 
 
 class NullNotifier:
-    def publish(self, message: dict[str, Any]) -> None:
+    def publish(self, message: dict[str, Any], *, wait: bool = False) -> None:
         return None
 
 

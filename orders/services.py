@@ -115,10 +115,15 @@ def order_create(
                 at=now,
                 details={"queuedAt": now.timestamp()},
             )
-            transaction.on_commit(partial(order_enqueue, order_pk=order.pk))
+            # Publish, then queue: the worker's `routing` must not reach the stream first.
             transaction.on_commit(
-                partial(notifier.publish, event_message(event, order_id=str(order.order_id)))
+                partial(
+                    notifier.publish,
+                    event_message(event, order_id=str(order.order_id)),
+                    wait=True,
+                )
             )
+            transaction.on_commit(partial(order_enqueue, order_pk=order.pk))
     except IntegrityError:
         if not idempotency_key:
             raise

@@ -23,7 +23,7 @@ class RecordingNotifier:
     def __init__(self) -> None:
         self.messages: list[dict[str, Any]] = []
 
-    def publish(self, message: dict[str, Any]) -> None:
+    def publish(self, message: dict[str, Any], *, wait: bool = False) -> None:
         self.messages.append(message)
 
 

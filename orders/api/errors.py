@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import InterfaceError, OperationalError
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+from rest_framework.views import set_rollback
 
 from orders.api.parsers import PayloadTooLarge
 
@@ -22,7 +24,13 @@ def _as_field_errors(detail: Any) -> dict[str, Any]:
     return {"non_field_errors": [detail]}
 
 
+# Seconds a client is asked to wait when PostgreSQL cannot be reached.
+DATABASE_RETRY_AFTER_S = 5
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, OperationalError | InterfaceError):
+        return database_unavailable()
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
@@ -46,3 +54,18 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
 
 def conflict(message: str, *, field: str) -> Response:
     return Response({"errors": {field: [message]}}, status=status.HTTP_409_CONFLICT)
+
+
+def database_unavailable() -> Response:
+    """PostgreSQL unreachable (or the pool exhausted): a 503 an API client can act on.
+
+    Not Django's HTML 500 page. The request can be repeated once the database answers
+    again; with the same ``Idempotency-Key`` that never places an order twice.
+    """
+    set_rollback()
+    message = "unavailable; retry shortly with the same Idempotency-Key"
+    return Response(
+        {"errors": {"database": [message]}},
+        status=status.HTTP_503_SERVICE_UNAVAILABLE,
+        headers={"Retry-After": str(DATABASE_RETRY_AFTER_S)},
+    )

@@ -147,6 +147,10 @@ EXECUTE_RESPONSES = {
     413: OpenApiResponse(FieldErrorsSchema, description="body larger than 16 KiB"),
     415: OpenApiResponse(FieldErrorsSchema, description="Content-Type is not application/json"),
     429: OpenApiResponse(FieldErrorsSchema, description="too many orders; see Retry-After"),
+    503: OpenApiResponse(
+        FieldErrorsSchema,
+        description="PostgreSQL unreachable; retry after Retry-After with the same Idempotency-Key",
+    ),
 }
 LIST_PARAMETERS = [
     OpenApiParameter("status", str, enum=Order.Status.values, description="only this status"),

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from django.conf import settings
+from django.db import OperationalError
 from rest_framework.test import APIClient
 
 from orders.models import Order, OrderEvent
@@ -410,3 +411,14 @@ def test_order_type_market_is_accepted(client):
 def test_pairs_with_a_pool_are_accepted(client, token_in, token_out):
     _, order = accepted(client, body(tokenIn=token_in, tokenOut=token_out, amount="10"))
     assert (order.token_in, order.token_out) == (token_in.upper(), token_out.upper())
+
+
+def test_an_unreachable_database_is_a_503_with_retry_after_not_an_html_500(client, monkeypatch):
+    def unreachable(**_: Any) -> None:
+        raise OperationalError("couldn't get a connection after 5.00 sec")
+
+    monkeypatch.setattr("orders.services.order_create", unreachable)
+    response = client.post(URL, body(), content_type=JSON)
+    assert response.status_code == 503
+    assert response["Retry-After"] == "5"
+    assert "database" in response.json()["errors"]
