@@ -1,0 +1,174 @@
+"""Spawn an engine for one scenario: daphne plus N Celery worker processes ("hosts").
+
+Each worker is a separate ``celery worker`` (its own master and prefork children), as
+on a second machine; they share PostgreSQL, Redis and a queue named for this run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.services import ROOT, BenchServices
+
+START_TIMEOUT_S = 90.0
+STOP_GRACE_S = 30.0
+
+
+@dataclass(frozen=True)
+class EngineKnobs:
+    """The engine's environment for a scenario (names as in the README's table)."""
+
+    workers: int = 1
+    concurrency: int = 10
+    quote_ms: float = 200.0
+    execute_ms: str = "2000-3000"
+    failure_rate: float = 0.0
+    seed: int | None = None
+    log_level: str = "WARNING"
+
+    @property
+    def slots(self) -> int:
+        return self.workers * self.concurrency
+
+    def env(self) -> dict[str, str]:
+        values = {
+            "ORDER_CONCURRENCY": str(self.concurrency),
+            "DEX_QUOTE_LATENCY_MS": f"{self.quote_ms:g}",
+            "DEX_EXECUTE_LATENCY_MS": self.execute_ms,
+            "DEX_FAILURE_RATE": f"{self.failure_rate:g}",
+            # The bench is one client IP submitting far more than a person would.
+            "ORDER_SUBMIT_RATE": "1000000/min",
+            "LOG_LEVEL": self.log_level,
+        }
+        if self.seed is not None:
+            values["DEX_SEED"] = str(self.seed)
+        return values
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class SpawnedEngine:
+    """Start with ``start()``, stop with ``stop()``; logs go to ``logs_dir``."""
+
+    def __init__(self, knobs: EngineKnobs, services: BenchServices, logs_dir: Path) -> None:
+        self.knobs = knobs
+        self.port = free_port()
+        self.queue = f"bench-{os.getpid()}-{self.port}"
+        self.logs_dir = logs_dir
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.ws_url = f"ws://127.0.0.1:{self.port}"
+        self.web: subprocess.Popen[bytes] | None = None
+        self.workers: list[subprocess.Popen[bytes]] = []
+        self._env = {
+            **os.environ,
+            **knobs.env(),
+            "DJANGO_SETTINGS_MODULE": "engine_project.settings",
+            "DATABASE_URL": services.database_url,
+            "REDIS_URL": services.redis_url,
+            "ORDER_QUEUE": self.queue,
+            "PYTHONUNBUFFERED": "1",
+        }
+        self._die_with_parent = services.die_with_parent
+
+    @property
+    def web_pid(self) -> int:
+        assert self.web is not None
+        return self.web.pid
+
+    @property
+    def worker_pids(self) -> list[int]:
+        return [worker.pid for worker in self.workers]
+
+    def _spawn(self, name: str, argv: list[str]) -> subprocess.Popen[bytes]:
+        self.logs_dir.mkdir(parents=True, exist_ok=True)
+        with (self.logs_dir / f"{name}.log").open("wb") as log:
+            return subprocess.Popen(
+                argv,
+                cwd=ROOT,
+                env=self._env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # stop() can signal the whole group
+                preexec_fn=self._die_with_parent,
+            )
+
+    def start(self) -> None:
+        python = sys.executable
+        self.web = self._spawn(
+            "web",
+            [
+                python,
+                "-m",
+                "daphne",
+                "-b",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "engine_project.asgi:application",
+            ],
+        )
+        for index in range(1, self.knobs.workers + 1):
+            argv = [python, "-m", "celery", "-A", "engine_project", "worker"]
+            argv += ["--concurrency", str(self.knobs.concurrency), "-Q", self.queue]
+            argv += ["-n", f"bench{index}-{self.port}@%h", "--without-gossip", "--without-mingle"]
+            argv += ["-l", self.knobs.log_level]
+            self.workers.append(self._spawn(f"worker{index}", argv))
+        try:
+            self._wait_ready()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _wait_ready(self) -> None:
+        """Until /healthz counts every worker: only then can the run start at full speed."""
+        deadline = time.monotonic() + START_TIMEOUT_S
+        last = "no answer"
+        while time.monotonic() < deadline:
+            for proc in [self.web, *self.workers]:
+                if proc is not None and proc.poll() is not None:
+                    raise RuntimeError(
+                        f"{proc.args[2:4]} exited with {proc.returncode}; see {self.logs_dir}"
+                    )
+            try:
+                with urllib.request.urlopen(self.base_url + "/healthz", timeout=5) as answer:
+                    body = json.loads(answer.read())
+            except urllib.error.HTTPError as exc:
+                body = json.loads(exc.read() or b"{}")
+            except OSError as exc:
+                body = {"error": str(exc)}
+            if body.get("workers", 0) >= self.knobs.workers and "down" not in body:
+                return
+            last = json.dumps(body)
+            time.sleep(0.3)
+        raise RuntimeError(f"engine not ready in {START_TIMEOUT_S:.0f} s: {last}")
+
+    def stop(self) -> None:
+        """SIGTERM (warm shutdown), then SIGKILL each process group that lingers."""
+        processes = [proc for proc in [self.web, *self.workers] if proc is not None]
+        for proc in processes:
+            if proc.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    proc.terminate()
+        deadline = time.monotonic() + STOP_GRACE_S
+        for proc in processes:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(max(0.1, deadline - time.monotonic()))
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL)  # also pool children left behind
+            proc.wait()
