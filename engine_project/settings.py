@@ -115,6 +115,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
 
+# Engines that share one Redis are told apart by their queue; their live events too.
+ORDER_QUEUE = env_str("ORDER_QUEUE", "orders")
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
@@ -124,7 +126,7 @@ CHANNEL_LAYERS = {
             "hosts": [{"address": REDIS_URL, "socket_timeout": 30, "max_connections": 1000}],
             "capacity": 1000,
             "expiry": 60,
-            "prefix": "engine:ws",
+            "prefix": "engine:ws" if ORDER_QUEUE == "orders" else f"engine:ws:{ORDER_QUEUE}",
         },
     }
 }
@@ -229,7 +231,7 @@ CELERY_RESULT_BACKEND = None
 CELERY_RESULT_BACKEND_THREAD_SAFE = True
 CELERY_TASK_IGNORE_RESULT = True
 # Workers of one deployment share a queue; a separate name isolates test runs.
-CELERY_TASK_DEFAULT_QUEUE = env_str("ORDER_QUEUE", "orders")
+CELERY_TASK_DEFAULT_QUEUE = ORDER_QUEUE
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ACKS_LATE = True
