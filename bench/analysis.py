@@ -119,7 +119,10 @@ def _executing_intervals(detail: dict[str, Any]) -> list[tuple[float, float]]:
             if start is not None:
                 intervals.append((start, lands or last_at))
             start, lands = float(details["quoteStartedAt"]), None
+        elif event["status"] == "submitted" and details.get("landsAt") is not None:
+            lands = float(details["landsAt"])  # when the network lands it, absolute
         elif event["status"] == "submitted" and details.get("landsInMs") is not None:
+            # Older engines: relative to a moment before `at`, so this runs a little late.
             lands = at + float(details["landsInMs"]) / 1000
         elif event["status"] in TERMINAL and start is not None:
             intervals.append((start, at))
@@ -224,7 +227,7 @@ def analyse(run: RunRecord, *, slots: int | None) -> dict[str, Any]:
         ideal_s = zero_overhead_makespan(in_order, slots_used)
     slot = _slot_figures(details, intervals, slots_used)
     cpu = run.server_cpu_s
-    per_order = max(confirmed, 1)
+    per_order = max(confirmed + failed, 1)  # a failed order cost CPU too
     engine_cpu = sum(cpu.get(role, 0.0) for role in ("web", "workers"))
     return {
         "counts": {

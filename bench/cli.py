@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -198,6 +199,9 @@ def main(argv: list[str] | None = None) -> int:
             print(markdown(json.loads(Path(name).read_text())) + "\n")
         return 0
     args = parser().parse_args(argv)
+    # SIGTERM (timeout, a cancelled CI job) unwinds like Ctrl-C, so the finally blocks stop
+    # the spawned engine and the embedded PostgreSQL, which no parent-death signal reaches.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     console = Console()
     target = Target(
         url=args.url,

@@ -119,7 +119,8 @@ def system_busy_seconds() -> float:
     with open("/proc/stat") as handle:
         fields = [int(value) for value in handle.readline().split()[1:]]
     idle = fields[3] + fields[4]  # idle + iowait
-    return (sum(fields[:8]) - idle) / _TICKS
+    # user nice system idle iowait irq softirq; not steal (the hypervisor's, not ours).
+    return (sum(fields[:7]) - idle) / _TICKS
 
 
 def wait_until_quiet(limit_s: float, *, cores: float = 0.3, window_s: float = 5.0) -> float:

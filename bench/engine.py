@@ -13,6 +13,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -109,6 +110,13 @@ class SpawnedEngine:
             )
 
     def start(self) -> None:
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> None:
         python = sys.executable
         self.web = self._spawn(
             "web",
@@ -129,11 +137,7 @@ class SpawnedEngine:
             argv += ["-n", f"bench{index}-{self.port}@%h", "--without-gossip", "--without-mingle"]
             argv += ["-l", self.knobs.log_level]
             self.workers.append(self._spawn(f"worker{index}", argv))
-        try:
-            self._wait_ready()
-        except BaseException:
-            self.stop()
-            raise
+        self._wait_ready()
 
     def _wait_ready(self) -> None:
         """Until /healthz counts every worker: only then can the run start at full speed."""
@@ -159,7 +163,20 @@ class SpawnedEngine:
         raise RuntimeError(f"engine not ready in {START_TIMEOUT_S:.0f} s: {last}")
 
     def stop(self) -> None:
-        """SIGTERM (warm shutdown), then SIGKILL each process group that lingers."""
+        """SIGTERM (warm shutdown), then SIGKILL each process group that lingers.
+
+        A second Ctrl-C during the warm shutdown must not skip the SIGKILLs: SIGINT is
+        ignored until every group is gone.
+        """
+        in_main = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if in_main else None
+        try:
+            self._stop()
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGINT, previous)
+
+    def _stop(self) -> None:
         processes = [proc for proc in [self.web, *self.workers] if proc is not None]
         for proc in processes:
             if proc.poll() is None:

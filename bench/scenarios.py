@@ -161,19 +161,25 @@ def run_plan(plan: Plan, target: Target) -> dict[str, Any]:
     if target.services is not None:
         target.services.reset()
         engine = SpawnedEngine(plan.knobs, target.services, target.logs_dir / plan.scenario)
-        engine.start()
-        base_url, ws_url = engine.base_url, engine.ws_url
-        trees = {"web": [engine.web_pid], "workers": engine.worker_pids}
-        postmaster = postmaster_pid(target.services.database_url)
-        if postmaster is not None:
-            trees["postgres"] = [postmaster]
-        redis_url = target.services.redis_url
-        probe: CpuProbe | None = CpuProbe(trees, redis_seconds=lambda: redis_cpu_seconds(redis_url))
-        if not target.services.private_database:
-            notes.append("PostgreSQL CPU is the whole server's: it may include others' work")
-        if not target.services.private_redis:
-            notes.append("Redis CPU is the whole server's: it may include others' work")
-        slots: int | None = plan.knobs.slots
+        try:
+            engine.start()
+            base_url, ws_url = engine.base_url, engine.ws_url
+            trees = {"web": [engine.web_pid], "workers": engine.worker_pids}
+            postmaster = postmaster_pid(target.services.database_url)
+            if postmaster is not None:
+                trees["postgres"] = [postmaster]
+            redis_url = target.services.redis_url
+            probe: CpuProbe | None = CpuProbe(
+                trees, redis_seconds=lambda: redis_cpu_seconds(redis_url)
+            )
+            if not target.services.private_database:
+                notes.append("PostgreSQL CPU is the whole server's: it may include others' work")
+            if not target.services.private_redis:
+                notes.append("Redis CPU is the whole server's: it may include others' work")
+            slots: int | None = plan.knobs.slots
+        except BaseException:
+            engine.stop()  # never leave daphne and workers running on a failed set-up
+            raise
     else:
         assert target.url is not None
         base_url = target.url.rstrip("/")

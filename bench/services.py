@@ -58,13 +58,16 @@ class BenchServices:
     """The servers spawned engines share; ``close()`` stops the embedded ones.
 
     Without URLs both are private to the bench (PostgreSQL in .run/bench-pg, a
-    redis-server on a free port), so their CPU is the engine's alone.
+    redis-server on a free port logging to .run/bench-redis), so their CPU is the
+    engine's alone.
     """
 
     def __init__(self, *, database_url: str, redis_url: str, database_name: str) -> None:
         self._stack = load_stack()
         # stack.py's embedded PostgreSQL, in a directory and database of our own.
         self._stack.PG_DIR = self._stack.RUN_DIR / "bench-pg"
+        # Its own Redis directory too: `make run` may be going with its log in .run/redis.
+        self._stack.REDIS_DIR = self._stack.RUN_DIR / "bench-redis"
         self._stack.DB_NAME = database_name
         self._services = self._stack.Services()
         # Empty values make stack.py start embedded servers (pgserver, redis-server).
@@ -77,7 +80,11 @@ class BenchServices:
         self.redis_url: str = self._services.redis_url
         self.database_note: str = self._services.database_note
         self.redis_note: str = self._services.redis_note
-        self._stack._ensure_database(self.database_url, 15.0)
+        try:
+            self._stack._ensure_database(self.database_url, 15.0)
+        except BaseException:
+            self._services.stop()  # not left running: close() is never reached
+            raise
         # Children die with us even if we are SIGKILLed (prctl PDEATHSIG).
         self.die_with_parent = self._stack._die_with_parent
 

@@ -428,7 +428,7 @@ class _Execution:
             changes={"signed_tx": tx, "tx_hash": tx["signature"]},
             event={
                 "tx_hash": tx["signature"],
-                "details": {"landsInMs": round((lands_at - now) * 1000, 3)},
+                "details": {"landsInMs": round((lands_at - now) * 1000, 3), "landsAt": lands_at},
             },
         )
 
