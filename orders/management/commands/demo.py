@@ -164,8 +164,11 @@ class Command(BaseCommand):
                 if time.monotonic() - started > options["timeout"]:
                     followers.cancel()
                     break
+            poller.cancel()
+            # The last frame shows the queue as it is now, not as of the last poll.
+            _, body = await asyncio.to_thread(_http, "GET", f"{base}/api/orders/stats")
+            stats.update(body or {})
             live.update(self._view(trackers, stats, started))
-        poller.cancel()
         return trackers
 
     def _view(self, trackers: list[Tracked], stats: dict, started: float) -> Group:
