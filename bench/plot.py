@@ -45,11 +45,7 @@ def plot_workers(bursts: list[dict[str, Any]], out: Path) -> Path:
     ax.set_ylim(bottom=0)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    path = out / "perf-workers.png"
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return _save(fig, out / "perf-workers.png")
 
 
 def plot_latency(results: list[dict[str, Any]], out: Path) -> Path:
@@ -76,11 +72,7 @@ def plot_latency(results: list[dict[str, Any]], out: Path) -> Path:
         ax.grid(axis="y", alpha=0.3)
     axes[0].legend(fontsize=8)
     fig.suptitle("latency percentiles under each scenario's load", fontsize=11)
-    fig.tight_layout()
-    path = out / "perf-scenarios.png"
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return _save(fig, out / "perf-scenarios.png")
 
 
 def plot_sweep(sweeps: list[dict[str, Any]], out: Path) -> Path:
@@ -123,8 +115,13 @@ def plot_sweep(sweeps: list[dict[str, Any]], out: Path) -> Path:
         f"{concurrency}, 2 cores shared by web, workers, PostgreSQL, Redis and the client",
         fontsize=10,
     )
+    return _save(fig, out / "perf-latency.png")
+
+
+def _save(fig: Any, path: Path) -> Path:
+    import matplotlib.pyplot as plt
+
     fig.tight_layout()
-    path = out / "perf-latency.png"
     fig.savefig(path)
     plt.close(fig)
     return path

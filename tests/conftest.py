@@ -62,13 +62,14 @@ def make_gateway(redis_client: redis.Redis) -> Callable[..., DexGateway]:
 def make_order(recorder: Notifier) -> Callable[..., Order]:
     def create(**fields: Any) -> Order:
         values: dict[str, Any] = {
+            "notifier": recorder,
             "token_in": "SOL",
             "token_out": "USDC",
             "amount": Decimal("1.5"),
             "slippage_bps": 50,
         }
         values.update(fields)
-        order, _ = order_create(notifier=recorder, **values)
+        order, _ = order_create(**values)
         return order
 
     return create

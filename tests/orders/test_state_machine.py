@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 import pytest
 
 from orders.models import Order, OrderEvent
-from orders.services import IllegalTransitionError, order_create, order_transition
+from orders.services import IllegalTransitionError, order_transition
 
 pytestmark = pytest.mark.django_db
 Status = Order.Status
@@ -22,7 +20,7 @@ def test_a_new_order_is_pending_with_its_first_event(make_order, recorder):
 
 
 def test_pending_reaches_the_channel_layer_before_the_task_is_queued(
-    monkeypatch, django_capture_on_commit_callbacks
+    make_order, monkeypatch, django_capture_on_commit_callbacks
 ):
     """Otherwise the worker's `routing` can reach the stream before daphne's `pending`."""
     steps: list[str] = []
@@ -33,13 +31,7 @@ def test_pending_reaches_the_channel_layer_before_the_task_is_queued(
 
     monkeypatch.setattr("orders.services.order_enqueue", lambda **_: steps.append("enqueue"))
     with django_capture_on_commit_callbacks(execute=True):
-        order_create(
-            token_in="SOL",
-            token_out="USDC",
-            amount=Decimal("1.5"),
-            slippage_bps=50,
-            notifier=Recorder(),
-        )
+        make_order(notifier=Recorder())
     assert steps == ["publish pending wait=True", "enqueue"]
 
 
