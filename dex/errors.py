@@ -39,3 +39,7 @@ class SlippageExceededError(TransientDexError):
 
 class TransactionLostError(TransientDexError):
     """The network never saw the transaction and its blockhash has expired."""
+
+
+class QuoteTimeoutError(TransientDexError):
+    """A DEX did not answer a quote in time; a fresh attempt asks again."""

@@ -10,15 +10,21 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "engine_project.settings")
 django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from django.conf import settings  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
 from engine_project.origins import engine_origin_validator  # noqa: E402
+from engine_project.proxy import TrustedProxyMiddleware  # noqa: E402
 from orders.routing import websocket_urlpatterns  # noqa: E402
 
-application = ProtocolTypeRouter(
-    {
-        # daphne is the only web server: it serves the admin's and page's static files too.
-        "http": ASGIStaticFilesHandler(django_asgi_app),
-        "websocket": engine_origin_validator(URLRouter(websocket_urlpatterns)),
-    }
+# One client identity for both doors: per-client limits cannot be dodged through either.
+application = TrustedProxyMiddleware(
+    ProtocolTypeRouter(
+        {
+            # daphne is the only web server: it serves the admin's and page's static files.
+            "http": ASGIStaticFilesHandler(django_asgi_app),
+            "websocket": engine_origin_validator(URLRouter(websocket_urlpatterns)),
+        }
+    ),
+    num_proxies=settings.ENGINE_NUM_PROXIES,
 )

@@ -1,7 +1,7 @@
 """The engine's only settings module: every knob comes from the environment.
 
 Readers in ``engine_project.env`` refuse bad values at start-up. The public knobs are
-listed in ../shared/CONTRACT.md and the README.
+listed in the README ("Configuration") and docs/API.md.
 """
 
 from __future__ import annotations
@@ -121,8 +121,9 @@ CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
         "CONFIG": {
-            # socket_timeout above the layer's 5 s blocking read and a large pool: see
-            # FINDINGS.md (idle consumers dropped, MaxConnectionsError at 100 sockets).
+            # socket_timeout above the layer's 5 s blocking read: redis-py's default (5 s)
+            # drops idle consumers with "Timeout reading"; its async pool's default cap of
+            # 100 connections makes the 101st socket fail with MaxConnectionsError.
             "hosts": [{"address": REDIS_URL, "socket_timeout": 30, "max_connections": 1000}],
             "capacity": 1000,
             "expiry": 60,
@@ -172,7 +173,9 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": None,
     "EXCEPTION_HANDLER": "orders.api.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "NUM_PROXIES": env_int("ENGINE_NUM_PROXIES", 0, minimum=0) or None,
+    # 0, never None: with None DRF would believe a client-set X-Forwarded-For. The client
+    # address is settled once for HTTP and WebSocket alike (engine_project/proxy.py).
+    "NUM_PROXIES": 0,
 }
 
 SPECTACULAR_SETTINGS = {
@@ -192,7 +195,11 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Abuse limits ------------------------------------------------------------------
-# Order submissions per client IP, e.g. "6000/min" (429 with Retry-After beyond).
+# Reverse proxies in front of daphne whose X-Forwarded-For entries are trusted; 0 means
+# the client is the socket's peer and X-Forwarded-For is ignored.
+ENGINE_NUM_PROXIES = env_int("ENGINE_NUM_PROXIES", 0, minimum=0, maximum=10)
+# Order submissions per client, e.g. "6000/min", counted over HTTP and the execute socket
+# together (429 with Retry-After, or close code 4429, beyond).
 ORDER_SUBMIT_RATE = env_str("ORDER_SUBMIT_RATE", "6000/min")
 if not re.fullmatch(r"[1-9][0-9]*/(s|sec|m|min|h|hour|d|day)", ORDER_SUBMIT_RATE):
     raise ImproperlyConfigured(f"ORDER_SUBMIT_RATE={ORDER_SUBMIT_RATE!r}: use e.g. 6000/min")
@@ -203,19 +210,32 @@ if PRODUCTION:
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 3600, minimum=0)
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
     # Health and metrics are scraped over plain HTTP inside the cluster.
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^livez$", r"^metrics$"]
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^livez$", r"^metrics$"]
 
 # --- Order execution (contract knobs) ---------------------------------------------
 ORDER_CONCURRENCY = env_int("ORDER_CONCURRENCY", 10, minimum=1, maximum=512)
 ORDER_MAX_ATTEMPTS = env_int("ORDER_MAX_ATTEMPTS", 3, minimum=1, maximum=20)
 ORDER_RETRY_BACKOFF_S = env_float("ORDER_RETRY_BACKOFF_S", 1.0, minimum=0, maximum=3600)
-# An order in flight with no transition for this long is taken over by the sweep.
+# A pending order that no worker picked up for this long is queued again by the sweep.
 ORDER_STUCK_AFTER_S = env_float("ORDER_STUCK_AFTER_S", 30.0, minimum=1)
+# How long a delivery holds an order it executes unless it renews (every third of it):
+# after a worker dies its orders are taken over this soon (at once on the same host).
+ORDER_LEASE_S = env_float("ORDER_LEASE_S", 5.0, minimum=1, maximum=300)
 # A message that keeps killing its worker ends `failed` after this many deliveries.
 ORDER_MAX_DELIVERIES = env_int("ORDER_MAX_DELIVERIES", 10, minimum=1)
 
 DEX_QUOTE_LATENCY_MS = env_float("DEX_QUOTE_LATENCY_MS", 200, minimum=0, maximum=60_000)
 DEX_EXECUTE_LATENCY_MS = env_range_ms("DEX_EXECUTE_LATENCY_MS", (2000.0, 3000.0))
+# A quote not answered in time fails the attempt transiently (retried like one). It must
+# end inside the lease: a delivery does not renew while it waits for quotes.
+DEX_QUOTE_TIMEOUT_S = env_float(
+    "DEX_QUOTE_TIMEOUT_S", min(ORDER_LEASE_S / 2, DEX_QUOTE_LATENCY_MS / 1000 + 2), minimum=0.1
+)
+if DEX_QUOTE_TIMEOUT_S >= ORDER_LEASE_S:
+    raise ImproperlyConfigured(
+        f"DEX_QUOTE_TIMEOUT_S={DEX_QUOTE_TIMEOUT_S:g} must be shorter than "
+        f"ORDER_LEASE_S={ORDER_LEASE_S:g}: a slow quote would outlive its order's lease"
+    )
 DEX_FAILURE_RATE = env_float("DEX_FAILURE_RATE", 0.0, minimum=0.0, maximum=1.0)
 _dex_seed = os.environ.get("DEX_SEED", "").strip()
 DEX_SEED: int | None = env_int("DEX_SEED", 0) if _dex_seed else None
@@ -250,7 +270,7 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE = {
     "recover-stuck-orders": {
         "task": "orders.tasks.recover_orders",
-        "schedule": env_float("ORDER_SWEEP_INTERVAL_S", 10.0, minimum=1),
+        "schedule": env_float("ORDER_SWEEP_INTERVAL_S", 2.0, minimum=0.5),
     },
 }
 
@@ -275,3 +295,6 @@ LOGGING = {
         "daphne": {"level": "WARNING"},
     },
 }
+
+# Live events a process holds for a slow Redis before it drops new ones (counted in /metrics).
+ENGINE_PUBLISH_BACKLOG = env_int("ENGINE_PUBLISH_BACKLOG", 10000, minimum=1)

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import math
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -26,7 +27,8 @@ from orders.api.serializers import validate_order_body
 from orders.models import Order
 from orders.notifications import ALL_ORDERS_GROUP, order_group
 from orders.payloads import event_message
-from orders.ws_quota import claim_socket, client_ip, release_socket
+from orders.submit_quota import submit_quota_take
+from orders.ws_quota import SocketSlot, claim_socket, client_ip, release_socket
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -78,6 +80,9 @@ def _create_order(fields: dict[str, Any]) -> Order:
     return order
 
 
+_take_submit_quota = sync_to_async(submit_quota_take, thread_sensitive=False)
+
+
 class QuotaConsumer(AsyncWebsocketConsumer):
     """Accepts a socket only within the client's quota, and survives Redis restarts.
 
@@ -90,7 +95,7 @@ class QuotaConsumer(AsyncWebsocketConsumer):
     back would otherwise block for ever on groups the restart emptied.
     """
 
-    counted = False
+    quota_slot: SocketSlot | None = None
     groups_joined: tuple[str, ...] = ()
     needs_rejoin = False
 
@@ -98,9 +103,12 @@ class QuotaConsumer(AsyncWebsocketConsumer):
         try:
             await super().__call__(scope, receive, send)
         finally:
-            if self.counted:
-                self.counted = False
-                await release_socket(client_ip(self.scope))
+            await self._release_quota()
+
+    async def _release_quota(self) -> None:
+        slot, self.quota_slot = self.quota_slot, None
+        if slot is not None:
+            await release_socket(slot)
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         """Channels' dispatch without its per-message ``aclose_old_connections`` hop.
@@ -150,7 +158,8 @@ class QuotaConsumer(AsyncWebsocketConsumer):
     async def accept_within_quota(self) -> bool:
         await self.accept()
         ip = client_ip(self.scope)
-        if not await claim_socket(ip):
+        allowed, self.quota_slot = await claim_socket(ip)
+        if not allowed:
             await self.send(
                 text_data=json.dumps(
                     {"error": f"too many open sockets from {ip}; close some and retry"}
@@ -158,16 +167,13 @@ class QuotaConsumer(AsyncWebsocketConsumer):
             )
             await self.close(code=CLOSE_TOO_MANY)
             return False
-        self.counted = True
         return True
 
     async def disconnect(self, code: int) -> None:
         for group in self.groups_joined:
             with contextlib.suppress(Exception):
                 await self.channel_layer.group_discard(group, self.channel_name)
-        if self.counted:
-            self.counted = False
-            await release_socket(client_ip(self.scope))
+        await self._release_quota()
 
 
 class OrderStreamMixin(QuotaConsumer):
@@ -245,12 +251,28 @@ class OrderStatusConsumer(OrderStreamMixin):
 class OrderExecuteConsumer(OrderStreamMixin):
     """``ws://HOST/api/orders/execute``: the first message is the order body."""
 
+    refused = False
+
     async def connect(self) -> None:
         await self.accept_within_quota()
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        if self.order is not None:
+        if self.order is not None or self.refused:
             return  # one order per connection; later messages are ignored
+        # Counted like a POST, before validation: both doors share one quota per client.
+        retry_after = await _take_submit_quota(client=client_ip(self.scope))
+        if retry_after is not None:
+            self.refused = True
+            wait_s = max(1, math.ceil(retry_after))
+            await self.send_json(
+                {
+                    "error": f"too many orders; retry in {wait_s} s",
+                    "errors": {"rate": [f"too many orders; retry in {wait_s} s"]},
+                    "retryAfter": wait_s,
+                }
+            )
+            await self.close(code=CLOSE_TOO_MANY)
+            return
         if text_data is None:
             await self._refuse({"body": ["send the order as a JSON text message"]})
             return
@@ -280,6 +302,7 @@ class OrderExecuteConsumer(OrderStreamMixin):
         await self.follow(order)
 
     async def _refuse(self, errors: dict[str, Any]) -> None:
+        self.refused = True
         await self.send_json({"error": "invalid order", "errors": _plain(errors)})
         await self.close(code=CLOSE_BAD_REQUEST)
 

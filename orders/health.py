@@ -1,4 +1,10 @@
-"""Health endpoints for orchestrators: can the engine take orders, and is it alive."""
+"""Health endpoints for orchestrators: can the engine take orders, can this web process
+serve, and is it alive.
+
+``/healthz`` needs live workers: a platform that restarted web processes on it would
+restart healthy ones during a worker outage. The platform's health check is ``/readyz``,
+which asks only for what this process itself needs.
+"""
 
 from __future__ import annotations
 
@@ -23,6 +29,9 @@ def _database_ok() -> bool:
 
 
 def _redis_ok() -> bool:
+    # Building the client is inside the try: a malformed REDIS_URL is "redis down" (503),
+    # not an error page (500).
+    client: redis.Redis | None = None
     try:
         client = redis.Redis.from_url(
             settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2
@@ -32,7 +41,8 @@ def _redis_ok() -> bool:
         logger.warning("health: redis check failed", exc_info=True)
         return False
     finally:
-        client.close()
+        if client is not None:
+            client.close()
 
 
 def _live_workers() -> int:
@@ -46,7 +56,15 @@ def _live_workers() -> int:
     return len(replies)
 
 
+def _answer(body: dict[str, object], checks: dict[str, bool]) -> JsonResponse:
+    down = [name for name, ok in checks.items() if not ok]
+    if down:
+        body["down"] = down
+    return JsonResponse(body, status=503 if down else 200)
+
+
 def healthz(request: HttpRequest) -> JsonResponse:
+    """Can the engine take orders: database, Redis and at least one live worker."""
     database = _database_ok()
     redis_up = _redis_ok()
     workers = _live_workers() if redis_up else 0
@@ -55,14 +73,18 @@ def healthz(request: HttpRequest) -> JsonResponse:
         "redis": "ok" if redis_up else "down",
         "workers": workers,
     }
-    down = [
-        name
-        for name, ok in (("database", database), ("redis", redis_up), ("workers", workers > 0))
-        if not ok
-    ]
-    if down:
-        body["down"] = down
-    return JsonResponse(body, status=503 if down else 200)
+    return _answer(body, {"database": database, "redis": redis_up, "workers": workers > 0})
+
+
+def readyz(request: HttpRequest) -> JsonResponse:
+    """Can this web process serve: it reaches PostgreSQL and Redis. Workers are not asked."""
+    database = _database_ok()
+    redis_up = _redis_ok()
+    body: dict[str, object] = {
+        "database": "ok" if database else "down",
+        "redis": "ok" if redis_up else "down",
+    }
+    return _answer(body, {"database": database, "redis": redis_up})
 
 
 def livez(request: HttpRequest) -> JsonResponse:

@@ -5,6 +5,8 @@ need a shared multiprocess directory per host and still disagree with the databa
 PostgreSQL already holds every order and every event, so the numbers come from there
 and match it by construction. The histogram of time in each status scans the events
 with one window query; at millions of events, scrape less often or archive old events.
+The one number no table holds, live events dropped by a full publish backlog, is added
+up in Redis by the processes that drop them.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 
 from orders.models import Order
+from orders.notifications import dropped_counter_key
 
 logger = logging.getLogger(__name__)
 
@@ -66,10 +69,13 @@ def _time_in_status() -> HistogramMetricFamily:
     return family
 
 
-def _queue_depth() -> float:
+def _from_redis() -> tuple[float, float]:
+    """The broker queue's depth and the live events processes dropped (one connection)."""
     client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2)
     try:
-        return float(cast(int, client.llen(settings.CELERY_TASK_DEFAULT_QUEUE)))
+        depth = cast(int, client.llen(settings.CELERY_TASK_DEFAULT_QUEUE))
+        dropped = cast(bytes | None, client.get(dropped_counter_key()))
+        return float(depth), float(dropped or 0)
     finally:
         client.close()
 
@@ -126,12 +132,18 @@ class EngineCollector(Collector):
             value=counts.get("pending", 0),
         )
         try:
-            depth = _queue_depth()
+            depth, dropped = _from_redis()
         except redis.RedisError:
-            logger.warning("metrics: queue depth unavailable", exc_info=True)
+            logger.warning("metrics: queue depth and dropped events unavailable", exc_info=True)
         else:
             yield GaugeMetricFamily(
                 "engine_queue_depth", "Messages waiting on the broker queue", value=depth
+            )
+            # Counted by each process, added up in Redis (orders.notifications).
+            yield CounterMetricFamily(
+                "engine_events_publish_dropped",
+                "Live events dropped because a process's publish backlog was full",
+                value=dropped,
             )
         yield _time_in_status()
 

@@ -28,6 +28,8 @@ class Order(models.Model):
 
     An attempt that fails transiently leaves the status where it was, records the error
     and sets ``next_attempt_at``; the next attempt starts with a new ``routing`` event.
+    Who may make these transitions is decided by the order's lease (``lease_owner``,
+    ``lease_until``): one delivery of its task at a time.
     """
 
     class Status(models.TextChoices):
@@ -93,7 +95,17 @@ class Order(models.Model):
     route = models.JSONField(null=True, blank=True)
     signed_tx = models.JSONField("signed tx", db_column="signedTx", null=True, blank=True)
     last_seq = models.PositiveIntegerField("last event seq", db_column="lastSeq", default=0)
+    # Deliveries of its task that claimed the order (duplicates turned away by a live
+    # lease are not counted); past ORDER_MAX_DELIVERIES the order is given up.
     deliveries = models.PositiveIntegerField(default=0)
+    # Which delivery executes the order now, and until when unless it renews
+    # (orders/leases.py). Null when nobody holds it.
+    lease_owner = models.CharField(
+        "lease holder", db_column="leaseOwner", max_length=200, null=True, blank=True
+    )
+    lease_until = models.DateTimeField("lease until", db_column="leaseUntil", null=True, blank=True)
+    # When the recovery sweep last queued the order again: once per interval, not per sweep.
+    requeued_at = models.DateTimeField("requeued at", db_column="requeuedAt", null=True, blank=True)
     dex_time_ms = models.FloatField(
         "time spent in DEX calls (ms)", db_column="dexTimeMs", default=0
     )

@@ -1,4 +1,4 @@
-"""The JSON shapes clients see for orders and events (contract: CONTRACT.md).
+"""The JSON shapes clients see for orders and events (docs/API.md describes each field).
 
 Money is always a decimal string, never a float.
 """

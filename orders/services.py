@@ -17,26 +17,27 @@ import logging
 import random
 import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import partial
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import DatabaseError, IntegrityError, transaction
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from dex.errors import (
     DexError,
     InsufficientLiquidityError,
+    QuoteTimeoutError,
     SlippageExceededError,
     TransactionLostError,
 )
 from dex.network import TxStatus
 from dex.router import find_best_route
 from dex.tokens import get_token
-from orders import aio
+from orders import aio, leases
 from orders.gateway import DexGateway, default_gateway
 from orders.models import Order, OrderEvent
 from orders.notifications import Notifier, default_notifier
@@ -174,12 +175,16 @@ def order_transition(
     notifier: Notifier,
     changes: dict[str, Any] | None = None,
     event: dict[str, Any] | None = None,
+    holder: str | None = None,
 ) -> bool:
     """Move ``order`` to ``to`` if nobody else moved it since it was read.
 
     Returns False (and changes nothing) when another worker got there first. On success
     ``order`` carries the new values (no re-read: the compare-and-set on ``last_seq``
     proves nobody else wrote the row) and the event is published after commit.
+
+    With ``holder`` the order must still be leased to it; the same UPDATE pushes the
+    lease forward, or lets it go when ``to`` is terminal.
     """
     if to not in Order.TRANSITIONS[order.status]:
         raise IllegalTransitionError(f"{order.status} -> {to} is not a legal transition")
@@ -194,10 +199,13 @@ def order_transition(
         event_fields["attempt"] = changes["attempts"]
     if "dex" in changes:
         event_fields.setdefault("dex", changes["dex"])
+    claim = Order.objects.filter(pk=order.pk, status=order.status, last_seq=order.last_seq)
+    lease_changes: dict[str, Any] = {}
+    if holder is not None:
+        claim = claim.filter(lease_owner=holder)
+        lease_changes = leases.released_fields() if to in Order.TERMINAL else leases.lease_fields()
     with transaction.atomic():
-        won = Order.objects.filter(
-            pk=order.pk, status=order.status, last_seq=order.last_seq
-        ).update(status=to, last_seq=seq, updated_at=now, **changes)
+        won = claim.update(status=to, last_seq=seq, updated_at=now, **changes, **lease_changes)
         if not won:
             return False
         created = OrderEvent.objects.create(
@@ -230,25 +238,48 @@ def order_execute(
 ) -> ExecutionResult:
     """Drive the order from wherever the database says it is to the end of an attempt.
 
-    Safe to call again at any point (a redelivered or duplicated task): each step reads
-    the stored state, asks the network before sending, and claims its transition.
+    Safe to call again at any point (a redelivered or duplicated task): the delivery
+    first claims the order's lease, so a duplicate of a live delivery stops at once;
+    each step reads the stored state, asks the network before sending, and claims its
+    transition.
     """
-    order = Order.objects.filter(pk=order_pk).first()
+    holder = leases.new_holder()
+    order = leases.lease_claim(order_pk=order_pk, holder=holder)
     if order is None:
-        return ExecutionResult("missing")
-    if order.is_terminal:
-        return ExecutionResult(order.status)
-    Order.objects.filter(pk=order_pk).update(deliveries=F("deliveries") + 1)
-    order.deliveries += 1
+        return _not_ours(order_pk)
     execution = _Execution(
-        order=order, notifier=notifier or default_notifier(), dex=dex or default_gateway()
+        order=order,
+        holder=holder,
+        notifier=notifier or default_notifier(),
+        dex=dex or default_gateway(),
     )
-    if order.deliveries > settings.ORDER_MAX_DELIVERIES:
-        # A message that keeps killing its worker must end somewhere.
-        with contextlib.suppress(_LostRace):
-            execution.give_up(f"gave up after {order.deliveries - 1} deliveries of its task")
-        return ExecutionResult(execution.order.status)
-    return execution.run()
+    try:
+        if order.deliveries > settings.ORDER_MAX_DELIVERIES:
+            # A message that keeps killing its worker must end somewhere.
+            with contextlib.suppress(_LostRace):
+                execution.give_up(f"gave up after {order.deliveries - 1} deliveries of its task")
+            return ExecutionResult(execution.order.status)
+        return execution.run()
+    finally:
+        if execution.holds_lease:
+            # Stopped early (lost race, database error): let the sweep hand it on now.
+            with contextlib.suppress(DatabaseError):
+                leases.lease_release(order_pk=order_pk, holder=holder)
+
+
+def _not_ours(order_pk: int) -> ExecutionResult:
+    """Why a delivery could not claim the order: gone, finished, or held by a live one."""
+    row = Order.objects.filter(pk=order_pk).values_list("order_id", "status").first()
+    if row is None:
+        return ExecutionResult("missing")
+    order_id, status = row
+    if status not in Order.TERMINAL:
+        logger.info(
+            "order %s is held by a live delivery; this duplicate stops",
+            order_id,
+            extra={"orderId": str(order_id)},
+        )
+    return ExecutionResult(status)
 
 
 def retry_delay(*, attempt: int) -> float:
@@ -262,8 +293,11 @@ class _LostRace(Exception):
 
 
 class _Execution:
-    def __init__(self, *, order: Order, notifier: Notifier, dex: DexGateway) -> None:
+    def __init__(self, *, order: Order, holder: str, notifier: Notifier, dex: DexGateway) -> None:
         self.order = order
+        self.holder = holder
+        self.holds_lease = True
+        self.lease_renewed_at = time.monotonic()
         self.notifier = notifier
         self.dex = dex
         # DEX time of a landed-but-failed fill, recorded with the failure.
@@ -302,8 +336,30 @@ class _Execution:
             self._await_landing()
 
     def _move(self, to: str, **kwargs: Any) -> None:
-        if not order_transition(order=self.order, to=to, notifier=self.notifier, **kwargs):
+        moved = order_transition(
+            order=self.order, to=to, notifier=self.notifier, holder=self.holder, **kwargs
+        )
+        if not moved:
             raise _LostRace
+        self.lease_renewed_at = time.monotonic()
+        if to in Order.TERMINAL:
+            self.holds_lease = False
+
+    def _keep_lease(self) -> None:
+        """Renew the lease when a third of it has passed; stop if it was taken over."""
+        if time.monotonic() - self.lease_renewed_at < leases.renew_every_s():
+            return
+        if not leases.lease_renew(order_pk=self.order.pk, holder=self.holder):
+            self.holds_lease = False
+            raise _LostRace
+        self.lease_renewed_at = time.monotonic()
+
+    def _pause(self, seconds: float) -> None:
+        """Sleep without letting the lease run out."""
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            time.sleep(min(left, leases.renew_every_s()))
+            self._keep_lease()
 
     # routing: quote both DEXes, pick the best, start an attempt
     def _route(self) -> None:
@@ -311,18 +367,22 @@ class _Execution:
         if order.next_attempt_at is not None:
             wait = (order.next_attempt_at - timezone.now()).total_seconds()
             if wait > 0:
-                time.sleep(wait)
+                self._pause(wait)
+        self._keep_lease()
         attempt = order.attempts + 1
         started = time.time()
-        route = aio.run(
-            find_best_route(
-                list(self.dex.venues.values()),
-                token_in=order.token_in,
-                token_out=order.token_out,
-                amount=order.amount_in.quantize(get_token(order.token_in).unit),
-            ),
-            timeout=30,
-        )
+        try:
+            route = aio.run(
+                find_best_route(
+                    list(self.dex.venues.values()),
+                    token_in=order.token_in,
+                    token_out=order.token_out,
+                    amount=order.amount_in.quantize(get_token(order.token_in).unit),
+                ),
+                timeout=settings.DEX_QUOTE_TIMEOUT_S,
+            )
+        except TimeoutError:
+            raise QuoteTimeoutError(f"no quote within {settings.DEX_QUOTE_TIMEOUT_S:g} s") from None
         quote_ms = (time.time() - started) * 1000
         chosen = route.chosen
         min_out = chosen.min_out(order.slippage_bps)
@@ -449,7 +509,7 @@ class _Execution:
         while True:
             status = network.status(signature)
             if status.state == "pending":
-                time.sleep(max(0.005, (status.lands_at or 0) - time.time()))
+                self._pause(max(0.005, (status.lands_at or 0) - time.time()))
                 continue
             if status.state == "unknown" and rebroadcast:
                 # The network lost it (e.g. its store restarted) or never got it.
@@ -542,12 +602,19 @@ class _Execution:
             "next_attempt_at": now + timedelta(seconds=retry_in),
             "updated_at": now,
             "dex_time_ms": order.dex_time_ms + self.pending_dex_ms,
+            # The retry is a new delivery: it must find the lease free.
+            **leases.released_fields(),
         }
         updated = Order.objects.filter(
-            pk=order.pk, status=order.status, last_seq=order.last_seq, next_attempt_at=None
+            pk=order.pk,
+            status=order.status,
+            last_seq=order.last_seq,
+            next_attempt_at=None,
+            lease_owner=self.holder,
         ).update(**changes)
         if not updated:
             raise _LostRace
+        self.holds_lease = False
         for name, value in changes.items():
             setattr(order, name, value)
         self.pending_dex_ms = 0.0
@@ -575,30 +642,57 @@ class RecoveryReport:
 
 
 def orders_recover_stuck(*, stuck_after_s: float | None = None) -> RecoveryReport:
-    """Re-queue orders whose task vanished (worker killed, broker restarted, publish lost).
+    """Queue again the orders whose task vanished (worker killed, broker restarted, publish lost).
 
-    The table is the outbox: an order with no transition for ``stuck_after_s`` gets a new
-    task. That is always safe, because execution resumes from the stored state, asks the
-    network before sending, and claims each transition; a duplicate changes nothing.
+    The table is the outbox. An order in flight whose lease ran out, or whose holder's
+    process is gone from this host, has nobody working on it; so has a retry whose
+    back-off ended a lease's length ago, and a ``pending`` order nobody picked up for
+    ``stuck_after_s``. Each gets a new task, at most once per interval (``requeued_at``),
+    so a long backlog is not queued again at every sweep. That is always safe: the new
+    delivery claims the lease or stops, resumes from the stored state, and asks the
+    network before sending.
     """
     stuck_after_s = settings.ORDER_STUCK_AFTER_S if stuck_after_s is None else stuck_after_s
-    cutoff = timezone.now() - timedelta(seconds=stuck_after_s)
-    stale = Order.objects.filter(updated_at__lt=cutoff)
+    now = timezone.now()
+    lease_s = timedelta(seconds=settings.ORDER_LEASE_S)
+    in_flight = Order.objects.filter(status__in=Order.IN_FLIGHT)
     groups = {
-        "pending": stale.filter(status=Status.PENDING),
-        "in_flight": stale.filter(status__in=Order.IN_FLIGHT, next_attempt_at=None),
-        "retries": Order.objects.filter(status__in=Order.IN_FLIGHT, next_attempt_at__lt=cutoff),
+        "pending": _not_requeued_since(
+            Order.objects.filter(
+                status=Status.PENDING, updated_at__lt=now - timedelta(seconds=stuck_after_s)
+            ),
+            now - timedelta(seconds=stuck_after_s),
+        ),
+        "in_flight": _not_requeued_since(in_flight.filter(next_attempt_at=None), now - lease_s),
+        "retries": _not_requeued_since(
+            in_flight.filter(next_attempt_at__lt=now - lease_s), now - lease_s
+        ),
     }
-    found: dict[str, list[str]] = {}
+    found: dict[str, list[int]] = {}
     for name, orders in groups.items():
-        rows = list(orders.order_by("created_at").values_list("pk", "order_id")[:1000])
-        for pk, _ in rows:
-            order_enqueue(order_pk=pk)
-        found[name] = [str(order_id) for _, order_id in rows]
-        if rows:
-            logger.warning("recovery: re-queued %d %s orders", len(rows), name)
-    return RecoveryReport(
-        requeued_pending=found["pending"],
-        requeued_in_flight=found["in_flight"],
-        requeued_retries=found["retries"],
+        free = leases.orders_with_free_lease(orders).order_by("created_at")
+        found[name] = list(free.values_list("pk", flat=True)[:1000])
+    # Held, but by a process that died on this host (a fresh worker after a crash).
+    held = leases.orders_held_by_gone_holders(
+        Order.objects.filter(status__in=[Status.PENDING, *Order.IN_FLIGHT])
     )
+    found["in_flight"] += [pk for pk in held if pk not in found["pending"]]
+
+    requeued = {pk for pks in found.values() for pk in pks}
+    if requeued:
+        Order.objects.filter(pk__in=requeued).update(requeued_at=now)
+    order_ids = dict(Order.objects.filter(pk__in=requeued).values_list("pk", "order_id"))
+    for name, pks in found.items():
+        for pk in pks:
+            order_enqueue(order_pk=pk)
+        if pks:
+            logger.warning("recovery: re-queued %d %s orders", len(pks), name)
+    return RecoveryReport(
+        requeued_pending=[str(order_ids[pk]) for pk in found["pending"]],
+        requeued_in_flight=[str(order_ids[pk]) for pk in found["in_flight"]],
+        requeued_retries=[str(order_ids[pk]) for pk in found["retries"]],
+    )
+
+
+def _not_requeued_since(orders: QuerySet[Order], since: datetime) -> QuerySet[Order]:
+    return orders.filter(Q(requeued_at__isnull=True) | Q(requeued_at__lt=since))

@@ -8,7 +8,8 @@ when it exits, so a fresh clone needs only Python 3.11.
 
 Usage (run with the virtualenv's python):
   stack.py run                  migrate, collectstatic, then daphne + celery worker/beat
-  stack.py test [PYTEST ARGS]   pytest against the services; exit code is pytest's
+  stack.py test [PYTEST ARGS]   pytest against the services, with a Chromium found or
+                                installed first (scripts/browser.py); exit code is pytest's
   stack.py manage ARGS...       manage.py ARGS (e.g. createsuperuser)
   stack.py env                  print the service URLs, keep the services up until Ctrl-C
 """
@@ -637,14 +638,33 @@ def cmd_run(args: list[str]) -> int:
     return exit_code
 
 
+def _load_browser() -> Any:
+    """scripts/browser.py, by path: bench/ loads this file by path too, so `import browser`
+    would depend on how we were started."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("engine_browser", ROOT / "scripts" / "browser.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def cmd_test(args: list[str]) -> int:
-    """pytest with the services' URLs in its environment."""
+    """pytest with the services' URLs and a Chromium (CHROMIUM_PATH) in its environment.
+
+    The browser is found or installed first (scripts/browser.py), for every run: a missing
+    one stops us here with one line instead of failing the browser tests one by one.
+    """
+    browser = _load_browser()
+    try:
+        chromium = browser.ensure_browser(log)
+    except browser.BrowserError as exc:
+        raise StackError(str(exc)) from None
     with services_running() as services:
-        return run_foreground(
-            [sys.executable, "-m", "pytest", *args],
-            services.child_env(),
-            cwd=Path.cwd(),
-        )
+        env = services.child_env()
+        env["CHROMIUM_PATH"] = chromium
+        return run_foreground([sys.executable, "-m", "pytest", *args], env, cwd=Path.cwd())
 
 
 def cmd_manage(args: list[str]) -> int:

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
 import redis
 from django.conf import settings
+from django.utils import timezone
 from rest_framework.test import APIClient
 
+from orders import leases
 from orders.gateway import DexGateway
 from orders.models import Order
 from orders.notifications import Notifier
-from orders.services import order_create
+from orders.services import _Execution, order_create
 
 
 class RecordingNotifier:
@@ -73,6 +76,30 @@ def make_order(recorder: Notifier) -> Callable[..., Order]:
         return order
 
     return create
+
+
+@pytest.fixture
+def start_delivery() -> Callable[..., _Execution]:
+    """A delivery of an order's task that holds its lease, to drive step by step."""
+
+    def start(order: Order, *, notifier: Notifier, dex: DexGateway) -> _Execution:
+        holder = leases.new_holder()
+        claimed = leases.lease_claim(order_pk=order.pk, holder=holder)
+        assert claimed is not None, "the order's lease is held elsewhere"
+        return _Execution(order=claimed, holder=holder, notifier=notifier, dex=dex)
+
+    return start
+
+
+@pytest.fixture
+def crash_delivery() -> Callable[[_Execution], None]:
+    """The delivery's process died and its lease ran out: the next delivery may take over."""
+
+    def crash(execution: _Execution) -> None:
+        expired = timezone.now() - timedelta(seconds=1)
+        Order.objects.filter(pk=execution.order.pk).update(lease_until=expired)
+
+    return crash
 
 
 @pytest.fixture

@@ -1,4 +1,11 @@
-"""Every API error has one shape: ``{"errors": {"<field>": ["<message>", ...]}}``."""
+"""API errors as JSON, in two shapes that clients rely on (docs/API.md, "Errors"):
+
+- ``{"errors": {"<field>": ["<message>", ...]}}`` for whatever the request can fix:
+  validation (400), the Idempotency-Key (409), the body (413, 415), the quota (429,
+  field ``rate``) and an unreachable database (503, field ``database``);
+- ``{"error": "<message>"}`` for the rest: an unknown order (404), a wrong method (405)
+  and other DRF errors, the same shape the WebSocket doors send before they close.
+"""
 
 from __future__ import annotations
 

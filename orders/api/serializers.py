@@ -2,8 +2,9 @@
 
 Strict on purpose: a trading API must not guess. Amounts are JSON numbers (parsed as
 ``Decimal`` by ``StrictJSONParser``) or plain decimal strings; ``"1_000"``, ``"1e3"``,
-Arabic-Indic digits, booleans and floats are refused (see FINDINGS.md on DRF's
-``DecimalField``).
+Arabic-Indic digits, booleans and floats are refused: DRF's ``DecimalField`` accepts
+the first three as numbers (``"١٢٣"`` is 123), and a JSON float has lost digits before
+DRF sees it (``1.0000000000000001`` is 1.0).
 """
 
 from __future__ import annotations

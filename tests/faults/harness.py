@@ -348,10 +348,15 @@ class Cluster:
         concurrency: int = 10,
         beat: bool = False,
         wait: bool = True,
+        host: str | None = None,
         **overrides: str,
     ) -> Proc:
+        """A Celery worker; with ``host`` it runs under that host name (its own UTS namespace),
+        as a worker on another machine would."""
         env = self.env(ORDER_CONCURRENCY=str(concurrency), **overrides)
         args = [sys.executable, "-m", "celery", "-A", "engine_project", "worker"]
+        if host is not None:
+            args = ["unshare", "--uts", "sh", "-c", f'hostname {host} && exec "$@"', "sh", *args]
         args += ["--concurrency", str(concurrency), "-n", f"{name}-{os.getpid()}@%h"]
         args += ["--without-gossip", "--without-mingle", "-l", "INFO"]
         if beat:

@@ -24,9 +24,9 @@ def test_concurrent_first_throttle_checks_share_one_redis_client(
     inside ``Redis.from_url`` makes the interleaving certain. With the lock, the second
     thread waits and finds the client built; the barrier times out harmlessly.
     """
-    from orders.api import throttles
+    from orders import submit_quota
 
-    monkeypatch.setattr(throttles, "_client", None)
+    monkeypatch.setattr(submit_quota, "_client", None)
     created: list[redis.Redis] = []
     barrier = threading.Barrier(2, timeout=1)
     real_from_url = redis.Redis.from_url
@@ -39,7 +39,7 @@ def test_concurrent_first_throttle_checks_share_one_redis_client(
         return client
 
     monkeypatch.setattr(redis.Redis, "from_url", from_url)
-    threads = [threading.Thread(target=throttles._redis) for _ in range(2)]
+    threads = [threading.Thread(target=submit_quota._redis) for _ in range(2)]
     for thread in threads:
         thread.start()
     for thread in threads:

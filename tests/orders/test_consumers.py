@@ -16,7 +16,7 @@ from django.db import connection
 from engine_project.asgi import application
 from orders.models import Order, OrderEvent
 from orders.notifications import ChannelsNotifier
-from orders.services import _Execution, order_execute
+from orders.services import order_execute
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -80,11 +80,15 @@ def test_a_client_that_connects_after_confirmed_gets_the_whole_story(make_order,
     assert confirmed["txHash"] and confirmed["amountOut"] and confirmed["executedPrice"]
 
 
-def test_a_client_that_connects_mid_flight_gets_every_event_once_in_order(make_order, make_gateway):
+def test_a_client_that_connects_mid_flight_gets_every_event_once_in_order(
+    make_order, make_gateway, start_delivery, crash_delivery
+):
     gateway = make_gateway(execute_latency_s=(0.3, 0.3))
     order = make_order()
     notifier = ChannelsNotifier()
-    _Execution(order=order, notifier=notifier, dex=gateway)._route()  # now routing
+    first_delivery = start_delivery(order, notifier=notifier, dex=gateway)
+    first_delivery._route()  # now routing
+    crash_delivery(first_delivery)
 
     async def scenario() -> list[dict]:
         communicator = await connect(f"/api/orders/status/{order.order_id}")

@@ -11,7 +11,7 @@ from django.db import connection
 from dex.venues import MeteoraDex
 from orders.gateway import DexGateway
 from orders.models import Order, OrderEvent
-from orders.services import _Execution, order_execute, retry_delay
+from orders.services import order_execute, retry_delay
 
 Status = Order.Status
 
@@ -95,10 +95,12 @@ def test_a_permanent_error_fails_at_once_without_retry(make_order, make_gateway,
 
 
 @pytest.mark.django_db
-def test_a_fill_below_the_minimum_is_a_transient_failure(make_order, make_gateway, recorder):
+def test_a_fill_below_the_minimum_is_a_transient_failure(
+    make_order, make_gateway, recorder, start_delivery
+):
     gateway = make_gateway()
     order = make_order()
-    execution = _Execution(order=order, notifier=recorder, dex=gateway)
+    execution = start_delivery(order, notifier=recorder, dex=gateway)
     execution._route()
     # Pretend the quote was far better than the market will be at landing.
     Order.objects.filter(pk=order.pk).update(min_amount_out=Decimal(10**6))
@@ -114,11 +116,11 @@ def test_a_fill_below_the_minimum_is_a_transient_failure(make_order, make_gatewa
 @pytest.mark.django_db
 @pytest.mark.parametrize("crash_after", ["routing", "building", "sent-not-recorded", "submitted"])
 def test_a_restarted_worker_resumes_without_sending_twice(
-    make_order, make_gateway, recorder, crash_after
+    make_order, make_gateway, recorder, crash_after, start_delivery, crash_delivery
 ):
     gateway = make_gateway(execute_latency_s=(0.05, 0.05))
     order = make_order()
-    crashed = _Execution(order=order, notifier=recorder, dex=gateway)
+    crashed = start_delivery(order, notifier=recorder, dex=gateway)
     crashed._route()
     if crash_after != "routing":
         crashed._build()
@@ -127,6 +129,7 @@ def test_a_restarted_worker_resumes_without_sending_twice(
         gateway.network.submit(crashed.order.signed_tx)
     if crash_after == "submitted":
         crashed._submit()
+    crash_delivery(crashed)
     # A fresh delivery picks the order up from the database.
     assert run_to_end(order, gateway, recorder) == []
     order.refresh_from_db()
@@ -139,14 +142,15 @@ def test_a_restarted_worker_resumes_without_sending_twice(
 
 @pytest.mark.django_db
 def test_a_transaction_the_network_forgot_is_rebroadcast_not_resigned(
-    make_order, make_gateway, recorder, redis_client
+    make_order, make_gateway, recorder, redis_client, start_delivery, crash_delivery
 ):
     gateway = make_gateway(execute_latency_s=(0.05, 0.05))
     order = make_order()
-    crashed = _Execution(order=order, notifier=recorder, dex=gateway)
+    crashed = start_delivery(order, notifier=recorder, dex=gateway)
     crashed._route()
     crashed._build()
     crashed._submit()
+    crash_delivery(crashed)
     signature = crashed.order.signed_tx["signature"]
     redis_client.delete(f"dexnet:tx:{signature}")  # e.g. the network's store restarted
     assert run_to_end(order, gateway, recorder) == []

@@ -8,6 +8,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from orders.models import Order
+from orders.notifications import dropped_counter_key
 from orders.services import order_execute
 
 pytestmark = pytest.mark.django_db
@@ -50,3 +51,23 @@ def test_metrics_match_the_database(client, make_order, make_gateway, recorder, 
     routed = samples[("engine_order_status_seconds_count", (("status", "submitted"),))]
     assert routed == confirmed  # every confirmed order left `submitted` once
     assert ("engine_queue_depth", ()) in samples
+
+
+def test_dropped_live_events_are_read_from_the_shared_redis_counter(client, redis_client):
+    # Each process adds what it dropped to one key (orders.notifications); /metrics reads it.
+    key = dropped_counter_key()
+    redis_client.delete(key)
+    try:
+        assert scrape(client)[("engine_events_publish_dropped_total", ())] == 0
+        redis_client.incrby(key, 7)
+        redis_client.incrby(key, 5)  # another process, maybe on another host
+        assert scrape(client)[("engine_events_publish_dropped_total", ())] == 12
+    finally:
+        redis_client.delete(key)
+
+
+def test_the_dropped_counter_is_per_engine_when_engines_share_a_redis(settings):
+    settings.ORDER_QUEUE = "orders"
+    assert dropped_counter_key() == "engine:events:dropped"
+    settings.ORDER_QUEUE = "blue"
+    assert dropped_counter_key() == "engine:events:blue:dropped"

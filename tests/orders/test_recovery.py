@@ -10,7 +10,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from orders.models import Order
-from orders.services import _Execution, order_execute, orders_recover_stuck
+from orders.services import order_execute, orders_recover_stuck
 
 pytestmark = pytest.mark.django_db
 
@@ -19,15 +19,19 @@ def age(order: Order, seconds: float) -> None:
     Order.objects.filter(pk=order.pk).update(updated_at=timezone.now() - timedelta(seconds=seconds))
 
 
-def test_only_orders_without_progress_are_requeued(make_order, make_gateway, recorder):
+def test_only_orders_nobody_works_on_are_requeued(
+    make_order, make_gateway, recorder, start_delivery, crash_delivery
+):
     fresh = make_order()
     stuck_pending = make_order()
     age(stuck_pending, 120)
     stuck_building = make_order()
-    execution = _Execution(order=stuck_building, notifier=recorder, dex=make_gateway())
+    execution = start_delivery(stuck_building, notifier=recorder, dex=make_gateway())
     execution._route()
     execution._build()
-    age(stuck_building, 120)
+    crash_delivery(execution)
+    live = make_order()
+    start_delivery(live, notifier=recorder, dex=make_gateway())._route()  # its lease holds
     finished = make_order()
     order_execute(order_pk=finished.pk, notifier=recorder, dex=make_gateway())
     age(finished, 120)
@@ -38,6 +42,8 @@ def test_only_orders_without_progress_are_requeued(make_order, make_gateway, rec
     assert report.requeued_in_flight == [str(stuck_building.order_id)]
     assert str(fresh.order_id) not in report.requeued_pending
     assert report.total == 2
+    # Queued once per interval, not at every sweep.
+    assert orders_recover_stuck(stuck_after_s=30).total == 0
 
 
 def test_a_retry_whose_message_was_lost_is_requeued(make_order, recorder):

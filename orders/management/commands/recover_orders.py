@@ -1,4 +1,4 @@
-"""Show and re-queue orders stuck in a non-terminal state (the sweep beat runs)."""
+"""Show and re-queue orders nobody works on (the sweep beat runs every few seconds)."""
 
 from __future__ import annotations
 
@@ -10,14 +10,17 @@ from orders import services
 
 
 class Command(BaseCommand):
-    help = "Re-queue orders with no progress for --stuck-after seconds."
+    help = (
+        "Re-queue orders in flight whose lease ran out or whose holder died on this host, "
+        "overdue retries, and orders pending for --stuck-after seconds."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--stuck-after",
             type=float,
             default=None,
-            help="seconds without a transition (default: ORDER_STUCK_AFTER_S)",
+            help="seconds a pending order may wait unclaimed (default: ORDER_STUCK_AFTER_S)",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:

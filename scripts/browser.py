@@ -1,0 +1,194 @@
+"""Find or provide the Chromium that tests/e2e/test_page.py drives: behind `make test`.
+
+The browser tests need a real Chromium or Chrome, and `make test` promises to work on a
+fresh machine, so `stack.py test` calls `ensure_browser()` before anything starts and puts
+the path it returns into pytest's environment as CHROMIUM_PATH. In this order:
+
+1. CHROMIUM_PATH, if set (a path, or a name looked up on PATH); it must be executable,
+   since a browser asked for by name must not be replaced by another one silently;
+2. the first of chromium, chromium-browser, google-chrome, google-chrome-stable, chrome
+   on PATH;
+3. a Chromium that Playwright installed earlier: PLAYWRIGHT_BROWSERS_PATH, else
+   $XDG_CACHE_HOME/ms-playwright or ~/.cache/ms-playwright (chromium-*/chrome-linux*/chrome,
+   newest revision first);
+4. Debian's `chromium` package, installed with apt-get where we may (root, or `sudo -n`
+   works) -- announced in one line, since it takes up to a minute;
+5. otherwise a one-line BrowserError saying what to install, before pytest starts.
+
+`playwright install` is deliberately not used: it downloads from Playwright's CDN, which
+machines that only reach the package registries (PyPI, Debian, npm) cannot reach.
+
+This file is loaded by path (scripts/ is not a package) and needs only the standard library
+(plus playwright itself, only for PLAYWRIGHT_BROWSERS_PATH=0).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+# Debian and most distributions name it chromium; Ubuntu's older packages chromium-browser;
+# Google's packages install google-chrome(-stable); `chrome` covers hand-made symlinks.
+BROWSER_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
+DEBIAN_PACKAGE = "chromium"
+# apt-get may wait this long for another apt or unattended-upgrades to let go of its lock.
+APT_LOCK_TIMEOUT_S = 120
+WHAT_TO_INSTALL = (
+    "install Chromium (Debian/Ubuntu: `sudo apt-get install chromium`) or Chrome, "
+    "or set CHROMIUM_PATH to one"
+)
+
+
+class BrowserError(RuntimeError):
+    """No usable browser and none could be installed: printed as one line by stack.py."""
+
+
+def _is_executable(path: Path) -> bool:
+    return path.is_file() and os.access(path, os.X_OK)
+
+
+def _revision(browser_dir: Path) -> int:
+    """chromium-1255 -> 1255, so the newest of several Playwright downloads wins."""
+    match = re.search(r"-(\d+)$", browser_dir.name)
+    return int(match.group(1)) if match else -1
+
+
+def playwright_registry() -> Path:
+    """Where Playwright keeps its browsers, by the same rules as Playwright's own registry."""
+    configured = os.environ.get("PLAYWRIGHT_BROWSERS_PATH", "").strip()
+    if configured == "0":  # "inside the installed package"
+        import playwright
+
+        return Path(playwright.__file__).resolve().parent / "driver" / "package" / ".local-browsers"
+    if configured:
+        return Path(configured).expanduser().resolve()
+    cache = os.environ.get("XDG_CACHE_HOME", "").strip() or str(Path.home() / ".cache")
+    return Path(cache) / "ms-playwright"
+
+
+def find_playwright_chromium(registry: Path | None = None) -> str | None:
+    """A full Chromium that `playwright install` put into its registry earlier, if any.
+
+    Only the full browser (chromium-*), not chromium_headless_shell-*: the tests launch
+    Chromium with flags meant for the real browser.
+    """
+    registry = playwright_registry() if registry is None else registry
+    if not registry.is_dir():
+        return None
+    browser_dirs = sorted(registry.glob("chromium-*"), key=_revision, reverse=True)
+    for browser_dir in browser_dirs:
+        for candidate in sorted(browser_dir.glob("chrome-linux*/chrome")):
+            if _is_executable(candidate):
+                return str(candidate)
+    return None
+
+
+def find_browser() -> str | None:
+    """The browser to use without installing anything, or None.
+
+    Raises BrowserError if CHROMIUM_PATH names something that is not an executable.
+    """
+    configured = os.environ.get("CHROMIUM_PATH", "").strip()
+    if configured:
+        if os.sep in configured:
+            path: str | None = str(Path(configured).expanduser().absolute())
+        else:
+            path = shutil.which(configured)
+        if path is None or not _is_executable(Path(path)):
+            raise BrowserError(f"CHROMIUM_PATH={configured} is not an executable file")
+        return path
+    for name in BROWSER_NAMES:
+        found = shutil.which(name)
+        if found:
+            return found
+    return find_playwright_chromium()
+
+
+def privilege_prefix() -> list[str] | None:
+    """How to run apt-get as root: [] if we are root, sudo -n if that works without a
+    password (never prompt: `make test` may run without a terminal), else None."""
+    if os.geteuid() == 0:
+        return []
+    sudo = shutil.which("sudo")
+    if sudo is None:
+        return None
+    try:
+        allowed = subprocess.run(
+            [sudo, "-n", "true"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            timeout=10,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return [sudo, "-n"] if allowed.returncode == 0 else None
+
+
+def _last_line(output: str) -> str:
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    return lines[-1] if lines else "no output"
+
+
+def install_debian_chromium(prefix: list[str], apt_get: str) -> str:
+    """apt-get update, then apt-get install -y chromium; returns the installed browser.
+
+    Non-interactive (no stdin, DEBIAN_FRONTEND=noninteractive). apt's output is kept and
+    only its last line is shown, on failure, so `make test` prints one line about this.
+    """
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    # sudo resets the environment: pass on the one variable apt needs.
+    runner = [*prefix, "env", "DEBIAN_FRONTEND=noninteractive"] if prefix else []
+    apt = [*runner, apt_get, "-o", f"DPkg::Lock::Timeout={APT_LOCK_TIMEOUT_S}", "-q"]
+    steps = (
+        ("apt-get update", [*apt, "update"]),
+        (f"apt-get install {DEBIAN_PACKAGE}", [*apt, "-y", "install", DEBIAN_PACKAGE]),
+    )
+    for what, argv in steps:
+        done = subprocess.run(
+            argv,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise BrowserError(
+                f"{what} failed (exit {done.returncode}: {_last_line(done.stdout)}); "
+                + WHAT_TO_INSTALL
+            )
+    found = shutil.which(DEBIAN_PACKAGE) or shutil.which(DEBIAN_PACKAGE, path="/usr/bin")
+    if found is None:
+        raise BrowserError(f"apt-get installed {DEBIAN_PACKAGE} but no chromium appeared")
+    return found
+
+
+def ensure_browser(log: Callable[[str], None]) -> str:
+    """The path of a Chromium for the browser tests, installing Debian's if we must and may.
+
+    `log` gets the single line announcing an install; raises BrowserError (one line) when
+    there is no browser and it cannot be installed here.
+    """
+    found = find_browser()
+    if found is not None:
+        return found
+    apt_get = shutil.which("apt-get")
+    prefix = privilege_prefix() if apt_get is not None else None
+    if apt_get is None or prefix is None:
+        why = "no apt-get here" if apt_get is None else "not root and `sudo -n` is not allowed"
+        raise BrowserError(
+            f"no Chromium or Chrome for the browser tests ({why}): {WHAT_TO_INSTALL}"
+        )
+    how = "apt-get" if not prefix else "sudo apt-get"
+    log(
+        f"no Chromium found: installing Debian's {DEBIAN_PACKAGE} for the browser tests "
+        f"({how}, up to a minute)"
+    )
+    return install_debian_chromium(prefix, apt_get)
