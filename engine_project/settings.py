@@ -218,19 +218,19 @@ ORDER_MAX_ATTEMPTS = env_int("ORDER_MAX_ATTEMPTS", 3, minimum=1, maximum=20)
 ORDER_RETRY_BACKOFF_S = env_float("ORDER_RETRY_BACKOFF_S", 1.0, minimum=0, maximum=3600)
 # A pending order that no worker picked up for this long is queued again by the sweep.
 ORDER_STUCK_AFTER_S = env_float("ORDER_STUCK_AFTER_S", 30.0, minimum=1)
-# How long a delivery holds an order it executes unless it renews (every third of it):
-# after a worker dies its orders are taken over this soon (at once on the same host).
-ORDER_LEASE_S = env_float("ORDER_LEASE_S", 5.0, minimum=1, maximum=300)
 # A message that keeps killing its worker ends `failed` after this many deliveries.
 ORDER_MAX_DELIVERIES = env_int("ORDER_MAX_DELIVERIES", 10, minimum=1)
 
 DEX_QUOTE_LATENCY_MS = env_float("DEX_QUOTE_LATENCY_MS", 200, minimum=0, maximum=60_000)
 DEX_EXECUTE_LATENCY_MS = env_range_ms("DEX_EXECUTE_LATENCY_MS", (2000.0, 3000.0))
-# A quote not answered in time fails the attempt transiently (retried like one). It must
-# end inside the lease: a delivery does not renew while it waits for quotes.
+# A quote not answered in time fails the attempt transiently (retried like one).
 DEX_QUOTE_TIMEOUT_S = env_float(
-    "DEX_QUOTE_TIMEOUT_S", min(ORDER_LEASE_S / 2, DEX_QUOTE_LATENCY_MS / 1000 + 2), minimum=0.1
+    "DEX_QUOTE_TIMEOUT_S", DEX_QUOTE_LATENCY_MS / 1000 + 2, minimum=0.1, maximum=600
 )
+# How long a delivery holds an order it executes unless it renews (every third of it):
+# after a worker dies its orders are taken over this soon (at once on the same host).
+# A delivery does not renew while it waits for quotes, so the lease must outlast them.
+ORDER_LEASE_S = env_float("ORDER_LEASE_S", max(5.0, 2 * DEX_QUOTE_TIMEOUT_S), minimum=1)
 if DEX_QUOTE_TIMEOUT_S >= ORDER_LEASE_S:
     raise ImproperlyConfigured(
         f"DEX_QUOTE_TIMEOUT_S={DEX_QUOTE_TIMEOUT_S:g} must be shorter than "
