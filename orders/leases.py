@@ -25,9 +25,10 @@ from datetime import timedelta
 from functools import cache
 
 from django.conf import settings
-from django.db.models import F, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.db.models.functions import Now
 
+from orders import statements
 from orders.models import Order
 
 _HOST = socket.gethostname()
@@ -91,29 +92,23 @@ def _free() -> Q:
     return Q(lease_until__isnull=True) | Q(lease_until__lt=Now())
 
 
-def _claim(orders: QuerySet[Order], holder: str) -> bool:
-    claimed = orders.exclude(status__in=Order.TERMINAL).update(
-        lease_owner=holder, lease_until=Now() + lease_length(), deliveries=F("deliveries") + 1
-    )
-    return claimed == 1
-
-
 def lease_claim(*, order_pk: int, holder: str) -> Order | None:
     """Claim the order for ``holder`` and return it as stored, or None if not ours to run.
 
     None means the order is gone, finished, or held by a live delivery elsewhere. A
     successful claim counts one delivery.
     """
-    orders = Order.objects.filter(pk=order_pk)
-    if not _claim(orders.filter(_free()), holder):
-        current = orders.values_list("lease_owner", flat=True).first()
-        if not current or not holder_gone(current):
-            return None
-        # The holder died on this host: compare-and-set on its name, so of several
-        # deliveries that notice at once exactly one takes over.
-        if not _claim(orders.filter(lease_owner=current), holder):
-            return None
-    return orders.first()
+    order = statements.lease_claim_write(order_pk=order_pk, holder=holder, lease=lease_length())
+    if order is not None:
+        return order
+    current = Order.objects.filter(pk=order_pk).values_list("lease_owner", flat=True).first()
+    if not current or not holder_gone(current):
+        return None
+    # The holder died on this host: compare-and-set on its name, so of several
+    # deliveries that notice at once exactly one takes over.
+    return statements.lease_claim_write(
+        order_pk=order_pk, holder=holder, lease=lease_length(), current_holder=current
+    )
 
 
 def lease_renew(*, order_pk: int, holder: str) -> bool:
@@ -130,8 +125,9 @@ def lease_release(*, order_pk: int, holder: str) -> None:
 
 
 def lease_fields() -> dict[str, object]:
-    """Columns that push the holder's lease forward, for an UPDATE the holder makes anyway."""
-    return {"lease_until": Now() + lease_length()}
+    """Columns that push the holder's lease forward, for a transition the holder makes
+    anyway (``orders.statements.transition_write`` reads a timedelta as now() + it)."""
+    return {"lease_until": lease_length()}
 
 
 def released_fields() -> dict[str, object]:

@@ -37,7 +37,7 @@ from dex.errors import (
 from dex.network import TxStatus
 from dex.router import find_best_route
 from dex.tokens import get_token
-from orders import aio, leases
+from orders import aio, leases, statements
 from orders.gateway import DexGateway, default_gateway
 from orders.models import Order, OrderEvent
 from orders.notifications import Notifier, default_notifier
@@ -96,35 +96,23 @@ def order_create(
         if existing is not None:
             return _idempotent_replay(existing, fingerprint), False
     try:
-        with transaction.atomic():
-            now = timezone.now()
-            order = Order.objects.create(
-                token_in=token_in,
-                token_out=token_out,
-                amount_in=amount,
-                slippage_bps=slippage_bps,
-                order_type=order_type,
-                status=Status.PENDING,
-                last_seq=1,
-                idempotency_key=idempotency_key or None,
-                request_fingerprint=fingerprint,
-            )
-            event = OrderEvent.objects.create(
-                order=order,
-                seq=1,
-                status=Status.PENDING,
-                at=now,
-                details={"queuedAt": now.timestamp()},
-            )
-            # Publish, then queue: the worker's `routing` must not reach the stream first.
-            transaction.on_commit(
-                partial(
-                    notifier.publish,
-                    event_message(event, order_id=str(order.order_id)),
-                    wait=True,
-                )
-            )
-            transaction.on_commit(partial(order_enqueue, order_pk=order.pk))
+        now = timezone.now()
+        order = Order(
+            token_in=token_in,
+            token_out=token_out,
+            amount_in=amount,
+            slippage_bps=slippage_bps,
+            order_type=order_type,
+            status=Status.PENDING,
+            last_seq=1,
+            idempotency_key=idempotency_key or None,
+            request_fingerprint=fingerprint,
+        )
+        event = OrderEvent(
+            seq=1, status=Status.PENDING, at=now, details={"queuedAt": now.timestamp()}
+        )
+        # One statement, so its own transaction: the row and its first event, or neither.
+        statements.order_insert_with_event(order=order, event=event, now=now)
     except IntegrityError:
         if not idempotency_key:
             raise
@@ -132,6 +120,12 @@ def order_create(
         if existing is None:
             raise
         return _idempotent_replay(existing, fingerprint), False
+    # Publish, then queue: the worker's `routing` must not reach the stream first. After
+    # the caller's commit when it holds a transaction open, else at once.
+    transaction.on_commit(
+        partial(notifier.publish, event_message(event, order_id=str(order.order_id)), wait=True)
+    )
+    transaction.on_commit(partial(order_enqueue, order_pk=order.pk))
     logger.info(
         "order %s created: %s %s -> %s, slippage %s bps",
         order.order_id,
@@ -199,22 +193,27 @@ def order_transition(
         event_fields["attempt"] = changes["attempts"]
     if "dex" in changes:
         event_fields.setdefault("dex", changes["dex"])
-    claim = Order.objects.filter(pk=order.pk, status=order.status, last_seq=order.last_seq)
+    changes.update(status=to, last_seq=seq, updated_at=now)
     lease_changes: dict[str, Any] = {}
     if holder is not None:
-        claim = claim.filter(lease_owner=holder)
         lease_changes = leases.released_fields() if to in Order.TERMINAL else leases.lease_fields()
-    with transaction.atomic():
-        won = claim.update(status=to, last_seq=seq, updated_at=now, **changes, **lease_changes)
-        if not won:
-            return False
-        created = OrderEvent.objects.create(
-            order_id=order.pk, seq=seq, status=to, at=now, **event_fields
-        )
-        transaction.on_commit(
-            partial(notifier.publish, event_message(created, order_id=str(order.order_id)))
-        )
-    for name, value in {**changes, "status": to, "last_seq": seq, "updated_at": now}.items():
+    created = OrderEvent(order_id=order.pk, seq=seq, status=to, at=now, **event_fields)
+    created.pk = statements.transition_write(
+        order_pk=order.pk,
+        from_status=order.status,
+        from_seq=order.last_seq,
+        holder=holder,
+        changes={**changes, **lease_changes},
+        event=created,
+    )
+    if created.pk is None:
+        return False
+    # At once in autocommit (the statement is its own transaction), else after the
+    # caller's transaction commits.
+    transaction.on_commit(
+        partial(notifier.publish, event_message(created, order_id=str(order.order_id)))
+    )
+    for name, value in changes.items():
         setattr(order, name, value)
     return True
 

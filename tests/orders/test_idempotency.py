@@ -236,3 +236,16 @@ def test_simultaneous_posts_with_one_key_and_two_bodies_make_one_order(order_que
             assert status == 409, payload
             assert "Idempotency-Key" in payload["errors"]
     assert redis_client.llen(order_queue) == 1
+
+
+@pytest.mark.django_db
+def test_a_reused_key_inside_an_open_transaction_replays_without_aborting_it(make_order):
+    """The single-statement insert fails on the unique index inside the caller's
+    transaction; a savepoint keeps that transaction usable for the replay."""
+    from django.db import transaction
+
+    first = make_order(idempotency_key="inside-a-transaction")
+    with transaction.atomic():
+        again = make_order(idempotency_key="inside-a-transaction")
+        assert Order.objects.filter(idempotency_key="inside-a-transaction").count() == 1
+    assert again.pk == first.pk
