@@ -267,10 +267,15 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 300}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+ORDER_SWEEP_INTERVAL_S = env_float("ORDER_SWEEP_INTERVAL_S", 2.0, minimum=0.5)
 CELERY_BEAT_SCHEDULE = {
     "recover-stuck-orders": {
         "task": "orders.tasks.recover_orders",
-        "schedule": env_float("ORDER_SWEEP_INTERVAL_S", 2.0, minimum=0.5),
+        "schedule": ORDER_SWEEP_INTERVAL_S,
+        # Sweeps share the orders' queue: behind a long backlog, one that waited a minute
+        # is discarded (later ones are on their way) instead of piling up. Not shorter:
+        # expiry is judged by the worker's clock against beat's.
+        "options": {"expires": max(60.0, ORDER_SWEEP_INTERVAL_S)},
     },
 }
 
