@@ -653,29 +653,25 @@ def orders_recover_stuck(*, stuck_after_s: float | None = None) -> RecoveryRepor
     """
     stuck_after_s = settings.ORDER_STUCK_AFTER_S if stuck_after_s is None else stuck_after_s
     now = timezone.now()
-    lease_s = timedelta(seconds=settings.ORDER_LEASE_S)
+    stuck_since = now - timedelta(seconds=stuck_after_s)
+    lease_ago = now - timedelta(seconds=settings.ORDER_LEASE_S)
     in_flight = Order.objects.filter(status__in=Order.IN_FLIGHT)
     groups = {
         "pending": _not_requeued_since(
-            Order.objects.filter(
-                status=Status.PENDING, updated_at__lt=now - timedelta(seconds=stuck_after_s)
-            ),
-            now - timedelta(seconds=stuck_after_s),
+            Order.objects.filter(status=Status.PENDING, updated_at__lt=stuck_since), stuck_since
         ),
-        "in_flight": _not_requeued_since(in_flight.filter(next_attempt_at=None), now - lease_s),
-        "retries": _not_requeued_since(
-            in_flight.filter(next_attempt_at__lt=now - lease_s), now - lease_s
-        ),
+        "in_flight": _not_requeued_since(in_flight.filter(next_attempt_at=None), lease_ago),
+        "retries": _not_requeued_since(in_flight.filter(next_attempt_at__lt=lease_ago), lease_ago),
     }
     found: dict[str, list[int]] = {}
     for name, orders in groups.items():
         free = leases.orders_with_free_lease(orders).order_by("created_at")
         found[name] = list(free.values_list("pk", flat=True)[:1000])
-    # Held, but by a process that died on this host (a fresh worker after a crash).
-    held = leases.orders_held_by_gone_holders(
+    # Held, but by a process that died on this host (a fresh worker after a crash). These
+    # leases are live, so none of them is among the free ones found above.
+    found["in_flight"] += leases.orders_held_by_gone_holders(
         Order.objects.filter(status__in=[Status.PENDING, *Order.IN_FLIGHT])
     )
-    found["in_flight"] += [pk for pk in held if pk not in found["pending"]]
 
     requeued = {pk for pks in found.values() for pk in pks}
     if requeued:
