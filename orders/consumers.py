@@ -142,8 +142,17 @@ class QuotaConsumer(AsyncWebsocketConsumer):
         return {"type": "order.resync"}
 
     async def join(self, group: str) -> None:
-        await self.channel_layer.group_add(group, self.channel_name)
+        """Join ``group``; if Redis is down right now, the resync loop joins it later.
+
+        A socket that connects just as Redis goes away must not crash (close 1011): it
+        is served from the database meanwhile, as after a failed read.
+        """
         self.groups_joined = (*self.groups_joined, group)
+        try:
+            await self.channel_layer.group_add(group, self.channel_name)
+        except Exception:
+            logger.warning("channel layer unavailable at join; resyncing", exc_info=True)
+            self.needs_rejoin = True
 
     async def order_resync(self, message: dict[str, Any]) -> None:
         try:

@@ -107,6 +107,64 @@ def test_a_client_that_connects_mid_flight_gets_every_event_once_in_order(
     assert messages[-1]["status"] == "confirmed"
 
 
+def test_a_client_that_connects_while_redis_is_away_is_served_to_the_end(
+    make_order, make_gateway, start_delivery, crash_delivery, monkeypatch
+):
+    """Redis goes away as the socket connects: its group_add and its pending read of the
+    channel layer both fail. No crash (was close 1011): it resyncs and backfills."""
+    from channels_redis.core import RedisChannelLayer
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    gateway = make_gateway(execute_latency_s=(0.3, 0.3))
+    order = make_order()
+    notifier = ChannelsNotifier()
+    first_delivery = start_delivery(order, notifier=notifier, dex=gateway)
+    first_delivery._route()  # now routing
+    crash_delivery(first_delivery)
+    real_group_add = RedisChannelLayer.group_add
+    real_receive = RedisChannelLayer.receive
+    failures = []
+    redis_down = asyncio.Event()
+
+    async def group_add_once_down(self, group, channel):
+        if not failures:
+            failures.append(group)
+            redis_down.set()  # the read already in flight dies with it
+            raise RedisConnectionError("Connection closed by server.")
+        return await real_group_add(self, group, channel)
+
+    async def receive_dies_with_redis(self, channel):
+        read = asyncio.ensure_future(real_receive(self, channel))
+        down = asyncio.ensure_future(redis_down.wait())
+        done, _ = await asyncio.wait({read, down}, return_when=asyncio.FIRST_COMPLETED)
+        if read in done:
+            down.cancel()
+            return read.result()
+        read.cancel()
+        redis_down.clear()
+        failures.append("receive")
+        raise RedisConnectionError("Connection closed by server.")
+
+    monkeypatch.setattr(RedisChannelLayer, "group_add", group_add_once_down)
+    monkeypatch.setattr(RedisChannelLayer, "receive", receive_dies_with_redis)
+
+    async def scenario() -> list[dict]:
+        communicator = await connect(f"/api/orders/status/{order.order_id}")
+        stored = [json.loads(await communicator.receive_from(5)) for _ in range(2)]
+        finish = asyncio.ensure_future(
+            in_thread(lambda: order_execute(order_pk=order.pk, notifier=notifier, dex=gateway))
+        )
+        rest = await receive_all(communicator)
+        await finish
+        assert communicator.close_code == 1000
+        return [*stored, *rest]
+
+    messages = run(scenario())
+    assert failures == [f"order.{order.order_id}", "receive"]
+    assert [m["seq"] for m in messages] == [1, 2, 3, 4, 5]
+    assert messages[-1]["status"] == "confirmed"
+
+
 @pytest.mark.parametrize("raw_id", ["3f1c0a4e-1111-4222-8333-944455556666", "not-a-uuid", "123"])
 def test_an_unknown_or_malformed_id_gets_an_error_and_4404(raw_id):
     async def scenario() -> tuple[list[dict], int]:
