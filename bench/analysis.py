@@ -70,13 +70,15 @@ class _Seen:
     at: float
 
 
-def _stream_by_order(run: RunRecord, ours: set[str]) -> tuple[dict[str, list[_Seen]], int]:
+def _stream_by_order(
+    messages: list[tuple[float, str]], ours: set[str]
+) -> tuple[dict[str, list[_Seen]], int]:
     seen: dict[str, list[_Seen]] = defaultdict(list)
     foreign = 0
-    for received, text in run.messages:
+    for received, text in messages:
         message = json.loads(text)
         order_id = message.get("orderId")
-        if order_id not in ours:
+        if order_id not in ours or "seq" not in message:
             foreign += 1
             continue
         seen[order_id].append(
@@ -146,7 +148,7 @@ def analyse(run: RunRecord, *, slots: int | None) -> dict[str, Any]:
     accepted = [post for post in run.posts if post.order_id]
     ours = {post.order_id for post in accepted if post.order_id}
     details = run.details
-    seen, foreign = _stream_by_order(run, ours)
+    seen, foreign = _stream_by_order(run.messages, ours)
 
     # The stored status decides; where the detail could not be read, the stream's does.
     statuses = []
@@ -226,6 +228,10 @@ def analyse(run: RunRecord, *, slots: int | None) -> dict[str, Any]:
         ]
         ideal_s = zero_overhead_makespan(in_order, slots_used)
     slot = _slot_figures(details, intervals, slots_used)
+    extra: dict[str, Any] = {}
+    if run.sockets is not None:
+        extra["sockets"] = run.sockets
+        extra["firehose"] = _firehose(run, ours)
     cpu = run.server_cpu_s
     per_order = max(confirmed + failed, 1)  # a failed order cost CPU too
     engine_cpu = sum(cpu.get(role, 0.0) for role in ("web", "workers"))
@@ -288,6 +294,29 @@ def analyse(run: RunRecord, *, slots: int | None) -> dict[str, Any]:
             },
             "clientCoreShare": round(run.client_cpu_s / window_s, 3),
         },
+        **extra,
+    }
+
+
+def _firehose(run: RunRecord, ours: set[str]) -> dict[str, Any]:
+    """What ``/api/orders/stream`` delivered of our orders while the clients ran."""
+    seen, _ = _stream_by_order(run.firehose_messages or [], ours)
+    by_order: dict[str, list[int]] = defaultdict(list)
+    for _, text in run.messages:  # the status sockets: the events each order has
+        message = json.loads(text)
+        if "seq" in message:
+            by_order[message["orderId"]].append(int(message["seq"]))
+    missing = duplicated = 0
+    for order_id in ours:
+        gone, twice, _ = _defects(seen.get(order_id, []), by_order.get(order_id, []))
+        missing, duplicated = missing + gone, duplicated + twice
+    notices = [text for _, text in run.firehose_messages or [] if '"error"' in text[:12]]
+    return {
+        "events": sum(len(events) for events in seen.values()),
+        "missing": missing,
+        "duplicated": duplicated,
+        "fellBehindNotices": len(notices),
+        "closedEarly": run.stream_closed,
     }
 
 

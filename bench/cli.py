@@ -21,6 +21,7 @@ from bench.scenarios import (
     Plan,
     Target,
     burst_plan,
+    clients_plan,
     engine_plan,
     mission_plan,
     run_plan,
@@ -37,6 +38,7 @@ examples:
   python -m bench burst --workers 1,2   scale-out: 1 then 2 worker processes
   python -m bench engine --profile bench/results/profile   py-spy the engine scenario
   python -m bench sweep --rates 5,10,20      latency against offered load, DEX latency 0
+  python -m bench clients --clients 100,1000  bots in flight, each on its order's socket
   python -m bench burst --orders 5 --url http://127.0.0.1:8000   a running engine
   python -m bench plot bench/results/*.json --out docs   the PNGs of docs/PERFORMANCE.md
   python -m bench markdown bench/results/mission-*.json  a result's table as Markdown
@@ -77,7 +79,8 @@ def parser() -> argparse.ArgumentParser:
         nargs="*",
         choices=[*SCENARIOS, *EXTRA_SCENARIOS, []],
         metavar="SCENARIO",
-        help="mission, burst and/or engine (default: all three); sweep: latency against load",
+        help="mission, burst and/or engine (default: all three); sweep: latency against load; "
+        "clients: bots following their own status sockets",
     )
     p.add_argument("--quick", action="store_true", help="shorter versions of the scenarios")
     p.add_argument("--orders", type=int, help="orders of burst (200) / engine (1000)")
@@ -93,6 +96,12 @@ def parser() -> argparse.ArgumentParser:
         "--workers",
         type=_int_list,
         help="burst: worker processes, e.g. 1,2 (default 1,2); engine: 1",
+    )
+    p.add_argument(
+        "--clients",
+        type=_int_list,
+        default=[100],
+        help="clients: bots in flight, one run each, e.g. 100,1000 (100)",
     )
     p.add_argument("--concurrency", type=int, help="ORDER_CONCURRENCY of each worker (10)")
     p.add_argument("--serial", type=int, help="engine: orders sent one at a time first (50)")
@@ -166,6 +175,19 @@ def plans(args: argparse.Namespace) -> list[list[Plan]]:
                         concurrency=concurrency,
                     )
                     for rate in args.rates
+                ]
+            )
+        elif scenario == "clients":
+            serial = args.serial if args.serial is not None else (20 if quick else 50)
+            groups.append(
+                [
+                    clients_plan(
+                        orders=args.orders or max(3 * n, 600 if quick else 2000),
+                        clients=n,
+                        serial=serial,
+                        concurrency=concurrency,
+                    )
+                    for n in args.clients
                 ]
             )
         else:

@@ -50,6 +50,8 @@ class EngineKnobs:
             "DEX_FAILURE_RATE": f"{self.failure_rate:g}",
             # The bench is one client IP submitting far more than a person would.
             "ORDER_SUBMIT_RATE": "1000000/min",
+            # ... and, in the clients scenario, holds a status socket per order in flight.
+            "WS_MAX_SOCKETS_PER_CLIENT": "100000",
             "LOG_LEVEL": self.log_level,
         }
         if self.seed is not None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bench.cpu import CpuProbe, system_busy_seconds
+from bench.follow import SocketFollower
 from bench.httpclient import HttpClient, HttpError
 from bench.stream import StreamRecorder
 
@@ -48,6 +49,10 @@ class RunRecord:
     server_cpu_s: dict[str, float] = field(default_factory=dict)
     stream_closed: str | None = None
     serial: bool = False
+    # The clients scenario: what the status sockets delivered (``messages`` are theirs),
+    # and what the firehose delivered meanwhile, beside them.
+    sockets: dict[str, int] | None = None
+    firehose_messages: list[tuple[float, str]] | None = None
 
 
 async def _post(client: HttpClient, request: bytes, record: PostRecord) -> None:
@@ -124,6 +129,39 @@ class Driver:
         record.serial = True
         return record
 
+    async def run_clients(self, count: int, *, clients: int, limit_s: float) -> RunRecord:
+        """Closed loop of ``clients``: each POSTs, follows its order's socket, repeats."""
+        follower = SocketFollower(self.ws_url)
+        return await self._measure(
+            lambda client, stream: self._clients(client, follower, count, clients, limit_s),
+            follower=follower,
+        )
+
+    async def _clients(
+        self,
+        client: HttpClient,
+        follower: SocketFollower,
+        count: int,
+        clients: int,
+        limit_s: float,
+    ) -> tuple[list[PostRecord], bool]:
+        request = client.encode("POST", "/api/orders/execute", ORDER_BODY)
+        posts: list[PostRecord] = []
+        deadline = time.monotonic() + limit_s
+
+        async def one_client() -> None:
+            while len(posts) < count:
+                record = PostRecord(due=time.time())
+                posts.append(record)
+                await _post(client, request, record)
+                left = deadline - time.monotonic()
+                if record.order_id is not None and left > 0:
+                    await follower.follow(record.order_id, limit_s=min(left, IDLE_TIMEOUT_S))
+
+        await asyncio.gather(*(one_client() for _ in range(clients)))
+        ids = [post.order_id for post in posts if post.order_id]
+        return posts, all(order_id in follower.terminal_at for order_id in ids)
+
     async def _open_loop(
         self, client: HttpClient, stream: StreamRecorder, offsets: list[float], limit_s: float
     ) -> tuple[list[PostRecord], bool]:
@@ -151,7 +189,7 @@ class Driver:
                 return posts, False
         return posts, True
 
-    async def _measure(self, body: Any) -> RunRecord:
+    async def _measure(self, body: Any, *, follower: SocketFollower | None = None) -> RunRecord:
         client = HttpClient(self.base_url, self.connections)
         stream = StreamRecorder(self.ws_url)
         await stream.start()
@@ -164,13 +202,17 @@ class Driver:
         try:
             posts, done = await body(client, stream)
             ids = [post.order_id for post in posts if post.order_id]
+            seen = follower or stream
             finished = max(
-                (stream.terminal_at[i] for i in ids if i in stream.terminal_at),
+                (seen.terminal_at[i] for i in ids if i in seen.terminal_at),
                 default=time.time(),
             )
             client_cpu = time.process_time() - cpu_before
             machine_busy = system_busy_seconds() - busy_before
             spent = self.probe.spent(before, self.probe.snapshot()) if self.probe and before else {}
+            if follower is not None:
+                # The firehose gets a moment to deliver the last terminal events it owes.
+                await stream.wait_all(ids, idle_s=2.0, limit_s=10.0)
             closed = stream.closed_reason
             if self.on_loaded is not None:
                 self.on_loaded()
@@ -180,7 +222,7 @@ class Driver:
             await client.aclose()
         return RunRecord(
             posts=posts,
-            messages=stream.messages,
+            messages=follower.messages if follower else stream.messages,
             details=details,
             window=(started, finished),
             all_terminal=done,
@@ -188,4 +230,6 @@ class Driver:
             machine_busy_s=machine_busy,
             server_cpu_s=spent,
             stream_closed=closed,
+            sockets=follower.summary() if follower else None,
+            firehose_messages=stream.messages if follower else None,
         )

@@ -125,7 +125,7 @@ WATCH = (
     "Atomic.__exit__",
     "DjangoWorkerFixup.on_task_prerun",
     "DjangoWorkerFixup.on_task_postrun",
-    "ChannelsNotifier._send",
+    "StreamNotifier._send",
     "find_best_route",
     "MockNetwork.status",
     "MockNetwork.submit",

@@ -230,6 +230,27 @@ def rows_for(result: dict[str, Any]) -> list[Row]:
             defects == 0,
         )
     )
+    if "sockets" in m:
+        sockets, fire = m["sockets"], m["firehose"]
+        rows.append(
+            Row(
+                "status sockets complete (terminal event, then 1000)",
+                f"{sockets['complete']} of {sockets['sockets']}",
+                "all",
+                f"{sockets['errors']} ended in an error",
+                sockets["incomplete"] == 0,
+            )
+        )
+        rows.append(
+            Row(
+                "firehose beside them: missing / duplicated",
+                f"{fire['missing']} / {fire['duplicated']}"
+                + (f" (closed: {fire['closedEarly']})" if fire["closedEarly"] else ""),
+                "0, or told it fell behind",
+                f"{fire['events']} events, {fire['fellBehindNotices']} fell-behind notices",
+                fire["missing"] == 0 or fire["fellBehindNotices"] > 0,
+            )
+        )
     per_order = cpu["msPerOrder"]
     if per_order.get("engine") is not None:
         rows.append(

@@ -21,7 +21,7 @@ from bench.services import ROOT, BenchServices, postmaster_pid, redis_cpu_second
 
 SCENARIOS = ("mission", "burst", "engine")
 # Not part of the default run: latency against offered load at zero DEX latency.
-EXTRA_SCENARIOS = ("sweep",)
+EXTRA_SCENARIOS = ("sweep", "clients")
 MEAN_DEFAULT_DEX_S = 2.7  # 200 ms quote + 2000-3000 ms landing, to size timeouts
 
 
@@ -35,6 +35,8 @@ class Plan:
     offsets: list[float]
     serial: int = 0  # orders sent one at a time before the load (unloaded latency)
     rate_per_min: float | None = None
+    # Closed loop: this many clients, each following its own order's status socket.
+    clients: int = 0
 
     @property
     def expected_s(self) -> float:
@@ -82,6 +84,19 @@ def engine_plan(*, orders: int, serial: int, workers: int, concurrency: int) -> 
         knobs=EngineKnobs(workers=workers, concurrency=concurrency, quote_ms=0, execute_ms="0"),
         offsets=[0.0] * orders,
         serial=serial,
+    )
+
+
+def clients_plan(*, orders: int, clients: int, serial: int, concurrency: int) -> Plan:
+    """DEX latency 0, ``clients`` bots in flight, each POST then its own status socket."""
+    return Plan(
+        scenario="clients",
+        label=f"clients, DEX latency 0, {orders} orders from {clients} clients in flight, "
+        f"each following its status socket, 1 worker x concurrency {concurrency}",
+        knobs=EngineKnobs(workers=1, concurrency=concurrency, quote_ms=0, execute_ms="0"),
+        offsets=[0.0] * orders,
+        serial=serial,
+        clients=clients,
     )
 
 
@@ -182,9 +197,12 @@ def run_plan(plan: Plan, target: Target) -> dict[str, Any]:
         slots = target.slots
         notes.append("driving a running engine: its knobs are its own, not the scenario's")
     try:
-        driver = Driver(base_url, ws_url, target.connections, probe)
+        connections = max(target.connections, plan.clients)
+        driver = Driver(base_url, ws_url, connections, probe)
         serial: RunRecord | None = None
-        if plan.serial:
+        if plan.serial and plan.clients:
+            serial = asyncio.run(driver.run_clients(plan.serial, clients=1, limit_s=600))
+        elif plan.serial:
             serial = asyncio.run(driver.run_serial(plan.serial, limit_s=600))
         profiler = None
         if target.profile_dir is not None and engine is not None:
@@ -198,7 +216,12 @@ def run_plan(plan: Plan, target: Target) -> dict[str, Any]:
             profiler.start()
             driver.on_loaded = profiler.stop
             time.sleep(1.0)  # py-spy attaches
-        record = asyncio.run(driver.run(plan.offsets, limit_s=plan.expected_s * 3 + 120))
+        limit_s = plan.expected_s * 3 + 120
+        if plan.clients:
+            load = driver.run_clients(len(plan.offsets), clients=plan.clients, limit_s=limit_s)
+        else:
+            load = driver.run(plan.offsets, limit_s=limit_s)
+        record = asyncio.run(load)
     finally:
         if engine is not None:
             engine.stop()
@@ -233,8 +256,9 @@ def run_plan(plan: Plan, target: Target) -> dict[str, Any]:
             "orders": len(plan.offsets),
             "serial": plan.serial,
             "ratePerMin": plan.rate_per_min,
+            "clients": plan.clients,
             "durationS": max(plan.offsets, default=0.0),
-            "connections": target.connections,
+            "connections": connections,
             "spawned": engine is not None,
             "engineRevision": _revision() if engine is not None else None,
             "url": target.url,

@@ -19,7 +19,7 @@ _ID_PREFIX = '{"orderId": "'
 _STATUS_KEY = '"status": "'
 
 
-def _peek(text: str) -> tuple[str, str]:
+def peek(text: str) -> tuple[str, str]:
     """(orderId, status) of an event message without parsing the whole JSON.
 
     The engine serialises events with ``json.dumps`` in a fixed key order, so both sit
@@ -59,7 +59,7 @@ class StreamRecorder:
             async for text in socket:
                 now = time.time()
                 append((now, str(text)))
-                order_id, status = _peek(str(text))
+                order_id, status = peek(str(text))
                 if status in TERMINAL and order_id not in self.terminal_at:
                     self.terminal_at[order_id] = now
                     if order_id in self._wanted:

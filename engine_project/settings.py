@@ -303,3 +303,8 @@ LOGGING = {
 
 # Live events a process holds for a slow Redis before it drops new ones (counted in /metrics).
 ENGINE_PUBLISH_BACKLOG = env_int("ENGINE_PUBLISH_BACKLOG", 10000, minimum=1)
+# Events the Redis stream keeps for firehose clients resuming after a cursor (about a
+# minute at 300 orders/s, ~60 MB of Redis); older cursors are told their events are gone.
+ENGINE_EVENTS_RETAINED = env_int("ENGINE_EVENTS_RETAINED", 100_000, minimum=1000)
+# Events a firehose socket may fall behind before it is told so and closed (4410).
+ENGINE_FIREHOSE_MAX_BEHIND = env_int("ENGINE_FIREHOSE_MAX_BEHIND", 10_000, minimum=10)

@@ -1,19 +1,19 @@
 """WebSocket doors: replay an order's stored events, then forward its live ones.
 
-The channel layer is at-most-once, so the database is the source of truth: a consumer
-joins the order's group first, replays what is stored, drops live events it already
-sent (by ``seq``) and backfills from the database when it sees a gap.
+Live events come from the process's event hub (one reader of the Redis event stream
+for every socket), which may lose events while Redis fails, so the database is the
+source of truth: a consumer subscribes first, replays what is stored, drops live events
+it already sent (by ``seq``) and backfills from the database when it sees a gap.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import logging
 import math
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
+from urllib.parse import parse_qs
 
 from asgiref.sync import sync_to_async
 from channels.consumer import get_handler_name
@@ -21,12 +21,13 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.db import DatabaseError, connections
 
-from orders import selectors, services
+from orders import event_stream, selectors, services
 from orders.api.parsers import loads_strict
 from orders.api.serializers import validate_order_body
+from orders.event_hub import Inbox, event_hub
+from orders.event_stream import StreamEvent
 from orders.models import Order
-from orders.notifications import ALL_ORDERS_GROUP, order_group
-from orders.payloads import event_message
+from orders.payloads import dumps_event, event_message
 from orders.submit_quota import submit_quota_take
 from orders.ws_quota import SocketSlot, claim_socket, client_ip, release_socket
 
@@ -36,11 +37,14 @@ T = TypeVar("T")
 CLOSE_NORMAL = 1000
 CLOSE_BAD_REQUEST = 4400
 CLOSE_NOT_FOUND = 4404
+# The firehose client fell behind (or live events were lost): resume with ``?after=``.
+CLOSE_FELL_BEHIND = 4410
 CLOSE_TOO_MANY = 4429
 # 1013 ("try again later") would be the standard code, but daphne's autobahn only lets a
 # server send 1000 or 3000-4999; 4503 mirrors HTTP 503.
 CLOSE_TRY_AGAIN = 4503
 TERMINAL = {Order.Status.CONFIRMED, Order.Status.FAILED}
+REPLAY_BATCH = 1000
 
 
 def off_loop(function: Callable[..., T]) -> Callable[..., Awaitable[T]]:
@@ -84,26 +88,28 @@ _take_submit_quota = sync_to_async(submit_quota_take, thread_sensitive=False)
 
 
 class QuotaConsumer(AsyncWebsocketConsumer):
-    """Accepts a socket only within the client's quota, and survives Redis restarts.
+    """Accepts a socket only within the client's quota; receives live events from the hub.
 
-    The quota slot is freed when the consumer ends for any reason (a crashed consumer
-    never receives ``websocket.disconnect``). A channel-layer read that fails (Redis
-    restarting) becomes an ``order.resync`` message once a second instead of killing
-    the socket: the consumer re-joins its groups, which a restart empties, and
-    subclasses backfill from the database. Until a re-join succeeds the consumer keeps
-    resyncing once a second without reading: a read that succeeds because Redis came
-    back would otherwise block for ever on groups the restart emptied.
+    The quota slot and the hub subscription are let go when the consumer ends for any
+    reason (a crashed consumer never receives ``websocket.disconnect``). Events arrive
+    through ``inbox`` as the channel layer's messages would: ``order.event`` for an
+    event, ``order.resync`` once the hub reads again after Redis failed.
     """
 
     quota_slot: SocketSlot | None = None
-    groups_joined: tuple[str, ...] = ()
-    needs_rejoin = False
+    inbox: Inbox
+    subscribed: tuple[str | None] | None = None  # (order id,), (None,) for every order
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        self.inbox = self.new_inbox()
         try:
             await super().__call__(scope, receive, send)
         finally:
+            self._unsubscribe()
             await self._release_quota()
+
+    def new_inbox(self) -> Inbox:
+        return Inbox()
 
     async def _release_quota(self) -> None:
         slot, self.quota_slot = self.quota_slot, None
@@ -124,50 +130,37 @@ class QuotaConsumer(AsyncWebsocketConsumer):
 
     @property
     def channel_receive(self) -> Any:
-        return self._resilient_channel_receive
+        return self.inbox.get
 
     @channel_receive.setter
     def channel_receive(self, receive: Any) -> None:
-        self._layer_receive = receive
+        """Channels' layer receive is not listened to: events come from the hub."""
 
-    async def _resilient_channel_receive(self) -> dict[str, Any]:
-        if not self.needs_rejoin:
-            try:
-                message: dict[str, Any] = await self._layer_receive()
-                return message
-            except Exception:
-                logger.warning("channel layer unavailable; retrying in 1 s", exc_info=True)
-                self.needs_rejoin = True
-        await asyncio.sleep(1)
-        return {"type": "order.resync"}
+    async def subscribe(self, order_id: str | None) -> str | None:
+        """Live events of ``order_id`` (of every order if None) from now on; returns the
+        stream position they follow, or None while Redis is down (a resync follows)."""
+        self.subscribed = (order_id,)
+        return await event_hub().subscribe(self.inbox, order_id=order_id)
 
-    async def join(self, group: str) -> None:
-        """Join ``group``; if Redis is down right now, the resync loop joins it later.
-
-        A socket that connects just as Redis goes away must not crash (close 1011): it
-        is served from the database meanwhile, as after a failed read.
-        """
-        self.groups_joined = (*self.groups_joined, group)
-        try:
-            await self.channel_layer.group_add(group, self.channel_name)
-        except Exception:
-            logger.warning("channel layer unavailable at join; resyncing", exc_info=True)
-            self.needs_rejoin = True
+    def _unsubscribe(self) -> None:
+        if self.subscribed is not None:
+            event_hub().unsubscribe(self.inbox, order_id=self.subscribed[0])
+            self.subscribed = None
 
     async def order_resync(self, message: dict[str, Any]) -> None:
-        try:
-            for group in self.groups_joined:
-                await self.channel_layer.group_add(group, self.channel_name)
-        except Exception:
-            logger.info("channel layer still unavailable", exc_info=True)
-            self.needs_rejoin = True
-        else:
-            self.needs_rejoin = False
+        return None
 
-    async def accept_within_quota(self) -> bool:
-        await self.accept()
+    async def accept_within_quota(self, *, before_accept: bool = False) -> bool:
+        """Accept the socket if the client may open one more; else say why and close.
+
+        ``before_accept``: claim the slot but leave accepting to the caller (which
+        subscribes first, so its client's handshake completes once it is live).
+        """
         ip = client_ip(self.scope)
         allowed, self.quota_slot = await claim_socket(ip)
+        if allowed and before_accept:
+            return True
+        await self.accept()
         if not allowed:
             await self.send(
                 text_data=json.dumps(
@@ -179,13 +172,11 @@ class QuotaConsumer(AsyncWebsocketConsumer):
         return True
 
     async def disconnect(self, code: int) -> None:
-        for group in self.groups_joined:
-            with contextlib.suppress(Exception):
-                await self.channel_layer.group_discard(group, self.channel_name)
+        self._unsubscribe()
         await self._release_quota()
 
 
-class OrderStreamMixin(QuotaConsumer):
+class OrderStream(QuotaConsumer):
     """Follows one order: replay, then live, each ``seq`` exactly once, then close 1000."""
 
     order: Order | None = None
@@ -196,36 +187,36 @@ class OrderStreamMixin(QuotaConsumer):
 
     async def follow(self, order: Order) -> None:
         self.order = order
-        await self.join(order_group(str(order.order_id)))
+        await self.subscribe(str(order.order_id))
         await self._send_stored()
 
     async def _send_stored(self) -> None:
         assert self.order is not None
         for message in await _stored_messages(self.order, self.last_sent):
-            if await self._send_event(message):
+            if await self._send_event(message["seq"], message["status"], dumps_event(message)):
                 return
 
-    async def _send_event(self, message: dict[str, Any]) -> bool:
+    async def _send_event(self, seq: int, status: str, text: str) -> bool:
         """Send one event; returns True once the terminal event went out (socket closed)."""
-        self.last_sent = message["seq"]
-        await self.send_json(message)
-        if message["status"] in TERMINAL:
+        self.last_sent = seq
+        await self.send(text_data=text)
+        if status in TERMINAL:
+            self._unsubscribe()
             await self.close(code=CLOSE_NORMAL)
             return True
         return False
 
-    async def order_event(self, envelope: dict[str, Any]) -> None:
-        message = envelope["event"]
-        if self.order is None or message["seq"] <= self.last_sent:
+    async def order_event(self, message: dict[str, Any]) -> None:
+        event: StreamEvent = message["event"]
+        if self.order is None or event.seq <= self.last_sent:
             return  # already replayed from the database
-        if message["seq"] > self.last_sent + 1:
+        if event.seq > self.last_sent + 1:
             await self._send_stored()  # a live message was lost: the database has it
             return
-        await self._send_event(message)
+        await self._send_event(event.seq, event.status, event.text)
 
     async def order_resync(self, message: dict[str, Any]) -> None:
-        """Live events may have been lost while the layer was down: the database has them."""
-        await super().order_resync(message)
+        """Live events may have been lost while Redis was down: the database has them."""
         if self.order is not None:
             try:
                 await self._send_stored()
@@ -233,7 +224,7 @@ class OrderStreamMixin(QuotaConsumer):
                 logger.warning("resync: database unavailable", exc_info=True)
 
 
-class OrderStatusConsumer(OrderStreamMixin):
+class OrderStatusConsumer(OrderStream):
     """``ws://HOST/api/orders/status/<orderId>``."""
 
     async def connect(self) -> None:
@@ -257,7 +248,7 @@ class OrderStatusConsumer(OrderStreamMixin):
         return None  # nothing to say to a status socket; keep-alive text is ignored
 
 
-class OrderExecuteConsumer(OrderStreamMixin):
+class OrderExecuteConsumer(OrderStream):
     """``ws://HOST/api/orders/execute``: the first message is the order body."""
 
     refused = False
@@ -317,17 +308,99 @@ class OrderExecuteConsumer(OrderStreamMixin):
 
 
 class OrderFeedConsumer(QuotaConsumer):
-    """``ws://HOST/api/orders/stream``: every event of every order, live."""
+    """``ws://HOST/api/orders/stream``: every event of every order, live.
+
+    It never loses an event silently. A client that falls more than
+    ``ENGINE_FIREHOSE_MAX_BEHIND`` events behind, or that was connected while Redis
+    failed (events published meanwhile are lost), gets one message
+    ``{"error": ..., "resumeAfter": CURSOR}`` and close code 4410; connecting again with
+    ``?after=CURSOR`` replays what it missed from the stream, then goes on live. A cursor
+    older than the stream keeps (``ENGINE_EVENTS_RETAINED``) is refused the same way,
+    with ``resumeAfter: null``: that client reloads orders over HTTP.
+    """
+
+    cursor: str | None = None  # the last event sent, or where the stream was on connect
+    replayed_to: tuple[int, int] | None = None  # drop live events up to here (a replay)
+
+    def new_inbox(self) -> Inbox:
+        return Inbox(limit=settings.ENGINE_FIREHOSE_MAX_BEHIND)
 
     async def connect(self) -> None:
-        if await self.accept_within_quota():
-            await self.join(ALL_ORDERS_GROUP)
+        """Live before the handshake completes: what is published after it arrives."""
+        after = _query_value(self.scope, "after")
+        resume_from = event_stream.parse_cursor(after) if after is not None else None
+        if not await self.accept_within_quota(before_accept=True):
+            return
+        if after is not None and resume_from is None:
+            await self.accept()
+            await self.send(text_data=json.dumps({"error": f"after: not a cursor: {after!r}"}))
+            await self.close(code=CLOSE_BAD_REQUEST)
+            return
+        self.cursor = await self.subscribe(None)
+        await self.accept()
+        if after is not None and resume_from is not None:
+            await self._replay(after, resume_from)
 
-    async def order_event(self, envelope: dict[str, Any]) -> None:
-        await self.send(text_data=json.dumps(envelope["event"]))
+    async def _replay(self, after: str, resume_from: tuple[int, int]) -> None:
+        client = event_stream.connect()
+        try:
+            if await event_stream.trimmed_past(client, resume_from):
+                await self._fell_behind(
+                    f"events after {after} are no longer kept; reload orders over HTTP",
+                    resume_after=None,
+                )
+                return
+            cursor = after
+            while events := await event_stream.read_after(client, cursor, count=REPLAY_BATCH):
+                for event in events:
+                    await self.send(text_data=event.text)
+                cursor = self.cursor = events[-1].cursor
+            self.replayed_to = event_stream.parse_cursor(cursor)
+        except Exception:
+            logger.warning("firehose replay failed", exc_info=True)
+            await self._fell_behind(
+                "could not replay from the event stream; retry shortly", resume_after=after
+            )
+        finally:
+            await client.aclose()
+
+    async def order_event(self, message: dict[str, Any]) -> None:
+        event: StreamEvent = message["event"]
+        if self.subscribed is None:
+            return  # told it fell behind and closed: what is still queued is for the resume
+        if self.replayed_to is not None:
+            position = event_stream.parse_cursor(event.cursor)
+            if position is not None and position <= self.replayed_to:
+                return  # the replay sent it
+            self.replayed_to = None
+        self.cursor = event.cursor
+        await self.send(text_data=event.text)
+
+    async def stream_overflow(self, message: dict[str, Any]) -> None:
+        await self._fell_behind(
+            f"fell more than {settings.ENGINE_FIREHOSE_MAX_BEHIND} events behind",
+            resume_after=self.cursor,
+        )
+
+    async def order_resync(self, message: dict[str, Any]) -> None:
+        await self._fell_behind(
+            "live events may have been lost while Redis was unavailable",
+            resume_after=self.cursor,
+        )
+
+    async def _fell_behind(self, reason: str, *, resume_after: str | None) -> None:
+        self._unsubscribe()
+        hint = f"; reconnect with ?after={resume_after}" if resume_after else ""
+        await self.send(text_data=json.dumps({"error": reason + hint, "resumeAfter": resume_after}))
+        await self.close(code=CLOSE_FELL_BEHIND)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         return None
+
+
+def _query_value(scope: dict[str, Any], name: str) -> str | None:
+    values = parse_qs(scope.get("query_string", b"").decode("latin-1")).get(name)
+    return values[-1] if values else None
 
 
 def _plain(errors: dict[str, Any]) -> dict[str, Any]:

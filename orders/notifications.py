@@ -1,11 +1,15 @@
 """The one place that pushes order events to WebSocket clients.
 
-Publishing is best effort by design: the channel layer is at-most-once, so clients
-replay from the database and use ``seq`` to notice gaps. A failed send is logged and
-never fails an order.
+An event is appended to the Redis event stream (``orders.event_stream``), from which
+every web process's hub fans it out to its sockets. Publishing is best effort by
+design: clients replay from the database and use ``seq`` to notice gaps. A failed send
+is logged and never fails an order.
 
-The backlog of unsent events is bounded. While Redis is slow (the channel layer waits up
-to 30 s for a reply) a process keeps publishing; holding every event until Redis answers
+Events go out in batches: whatever queued up while the previous batch was on its way
+goes in one pipelined round trip, so a busy worker pays one Redis call for many events.
+
+The backlog of unsent events is bounded. While Redis is slow (a reply may take up
+to 30 s) a process keeps publishing; holding every event until Redis answers
 would grow without limit in every worker and web process. Beyond
 ``ENGINE_PUBLISH_BACKLOG`` events a publish is dropped and counted instead: a dropped
 live event costs a client one backfill from the database, a process out of memory costs
@@ -25,22 +29,21 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import redis.asyncio as aredis
-from channels.layers import get_channel_layer
 from django.conf import settings
 
-from orders import aio
+from orders import aio, event_stream
 
 logger = logging.getLogger(__name__)
 
-ALL_ORDERS_GROUP = "orders.all"
-EVENT_MESSAGE_TYPE = "order.event"
 WAIT_TIMEOUT_S = 1.0
+# Events per pipelined XADD round trip, at most.
+BATCH_MAX = 256
 # How often a process retries adding its dropped count to Redis while Redis fails.
 DROPPED_FLUSH_EVERY_S = 10.0
 
 
-def order_group(order_id: str) -> str:
-    return f"order.{order_id}"
+# The send itself; tests put a fake Redis here.
+append_events = event_stream.append
 
 
 def dropped_counter_key() -> str:
@@ -61,7 +64,7 @@ class BacklogCounts:
     """What one process's backlog has done so far (for tests and debugging)."""
 
     pending: int  # accepted, not yet sent (or failed)
-    sent: int  # went through the channel layer (or failed there, logged)
+    sent: int  # went to Redis (or failed there, logged)
     dropped: int  # refused because the backlog was full
     unflushed: int  # dropped, not yet added to the Redis counter
 
@@ -69,7 +72,7 @@ class BacklogCounts:
 @dataclass(slots=True)
 class _Item:
     message: dict[str, Any]
-    # Set once the message went through the channel layer; only for ``wait=True``.
+    # Set once the message is in Redis; only for ``wait=True``.
     done: concurrent.futures.Future[None] | None = None
 
 
@@ -96,7 +99,8 @@ class _Backlog:
         self._queue: asyncio.Queue[_Item] | None = None
         self._sender: asyncio.Task[None] | None = None
         self._flush_now: asyncio.Event | None = None
-        self._redis: aredis.Redis | None = None
+        self._redis: aredis.Redis | None = None  # for the dropped counter
+        self._stream: aredis.Redis | None = None  # for the events
 
     def counts(self) -> BacklogCounts:
         with self._lock:
@@ -144,15 +148,16 @@ class _Backlog:
         # Ends when the queue is empty (``_enqueue`` starts the next one): an idle process
         # keeps no task pending, which would be reported as destroyed when it exits.
         while not queue.empty():
-            item = queue.get_nowait()
+            batch = [queue.get_nowait() for _ in range(min(queue.qsize(), BATCH_MAX))]
             try:
-                await self._send(item.message)
-            except Exception:  # the sender must outlive any one event
-                logger.exception("could not publish event of order %s", item.message.get("orderId"))
+                await self._send([item.message for item in batch])
+            except Exception:  # the sender must outlive any one batch
+                logger.exception("could not publish %d events", len(batch))
             finally:
-                self._sent_one()  # first: a caller that waited sees its event counted
-                if item.done is not None and not item.done.done():
-                    item.done.set_result(None)
+                for item in batch:
+                    self._sent_one()  # first: a caller that waited sees its event counted
+                    if item.done is not None and not item.done.done():
+                        item.done.set_result(None)
 
     def _sent_one(self) -> None:
         with self._lock:
@@ -168,22 +173,24 @@ class _Backlog:
             if self._flush_now is not None:
                 self._flush_now.set()
 
-    async def _send(self, message: dict[str, Any]) -> None:
-        layer = get_channel_layer()
-        if layer is None:
-            return
-        envelope = {"type": EVENT_MESSAGE_TYPE, "event": message}
-        for group in (order_group(message["orderId"]), ALL_ORDERS_GROUP):
-            try:
-                await layer.group_send(group, envelope)
-            except Exception:
-                logger.warning(
-                    "publish to %s failed for order %s seq %s",
-                    group,
-                    message.get("orderId"),
-                    message.get("seq"),
-                    exc_info=True,
-                )
+    async def _send(self, messages: list[dict[str, Any]]) -> None:
+        if self._stream is None:
+            self._stream = event_stream.connect()
+        try:
+            await append_events(self._stream, messages)
+        except Exception:
+            first = messages[0]
+            logger.warning(
+                "publish failed for %d events (first: order %s seq %s)",
+                len(messages),
+                first.get("orderId"),
+                first.get("seq"),
+                exc_info=True,
+            )
+            # The next batch starts on a new connection (and the current REDIS_URL).
+            client, self._stream = self._stream, None
+            with contextlib.suppress(Exception):
+                await client.aclose()
 
     def _start_flusher(self) -> None:
         if self._flush_now is None:
@@ -239,7 +246,7 @@ class _Backlog:
             return False
 
 
-class ChannelsNotifier:
+class StreamNotifier:
     """Sends from the process's long-lived loop, in call order, through a bounded backlog.
 
     Services use ``default_notifier()``, so a process has one backlog. It is keyed by PID:
@@ -308,11 +315,11 @@ class NullNotifier:
         return None
 
 
-_default: ChannelsNotifier | None = None
+_default: StreamNotifier | None = None
 
 
-def default_notifier() -> ChannelsNotifier:
+def default_notifier() -> StreamNotifier:
     global _default
     if _default is None:
-        _default = ChannelsNotifier()
+        _default = StreamNotifier()
     return _default

@@ -5,6 +5,7 @@ Money is always a decimal string, never a float.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -41,6 +42,11 @@ def event_message(event: OrderEvent, *, order_id: str) -> dict[str, Any]:
         "error": event.error,
         "details": event.details,
     }
+
+
+def dumps_event(message: dict[str, Any]) -> str:
+    """An event's text on every socket: one encoding, the same from every door."""
+    return json.dumps(message)
 
 
 def order_summary(order: Order) -> dict[str, Any]:

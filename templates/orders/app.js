@@ -54,7 +54,7 @@
 
   /** orderId -> record */
   var orders = new Map();
-  var conn = { ws: null, state: "connecting", attempt: 0, timer: null, retryAt: 0, hold: false, opened: false, lastError: null };
+  var conn = { ws: null, state: "connecting", attempt: 0, timer: null, retryAt: 0, hold: false, opened: false, lastError: null, resumeAfter: null, resumedAt: 0 };
   var stats = null;
   var clockSkewMs = null; // browser clock minus server clock (plus the smallest latency seen)
   var backfillRunning = false;
@@ -446,6 +446,9 @@
     if (conn.ws || conn.hold) return;
     setConnection(conn.opened ? "reconnecting" : "connecting");
     var url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/api/orders/stream";
+    // After a 4410 ("fell behind") the server replays what we missed from its cursor.
+    if (conn.resumeAfter) url += "?after=" + encodeURIComponent(conn.resumeAfter);
+    conn.resumeAfter = null;
     var ws;
     try {
       ws = new WebSocket(url);
@@ -473,6 +476,7 @@
         return;
       }
       if (data && typeof data.error === "string" && !data.orderId) {
+        if ("resumeAfter" in data) conn.resumeAfter = data.resumeAfter; // close 4410 follows
         conn.lastError = data.error; // e.g. the server's socket quota refusing us
         el.connection.title = "server: " + data.error;
         return;
@@ -480,11 +484,14 @@
       if (data && droppedStatuses.has(data.status)) return; // engineDebug: simulated loss
       onEvent(data);
     };
-    ws.onclose = function () {
+    ws.onclose = function (event) {
       if (conn.ws !== ws) return;
       conn.ws = null;
       if (conn.hold) setConnection("offline");
-      else scheduleReconnect();
+      else if (event.code === 4410 && conn.resumeAfter && Date.now() - conn.resumedAt > 5000) {
+        conn.resumedAt = Date.now(); // at once, but not in a loop if the resume fails too
+        connect();
+      } else scheduleReconnect();
     };
     ws.onerror = function () {
       /* onclose follows and schedules the retry */

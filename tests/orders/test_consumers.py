@@ -15,7 +15,7 @@ from django.db import connection
 
 from engine_project.asgi import application
 from orders.models import Order, OrderEvent
-from orders.notifications import ChannelsNotifier
+from orders.notifications import StreamNotifier
 from orders.services import order_execute
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -57,7 +57,7 @@ async def connect(path: str, headers: list | None = None) -> WebsocketCommunicat
 
 def test_a_client_that_connects_after_confirmed_gets_the_whole_story(make_order, make_gateway):
     order = make_order()
-    order_execute(order_pk=order.pk, notifier=ChannelsNotifier(), dex=make_gateway())
+    order_execute(order_pk=order.pk, notifier=StreamNotifier(), dex=make_gateway())
 
     async def scenario() -> tuple[list[dict], int]:
         communicator = await connect(f"/api/orders/status/{order.order_id}")
@@ -85,7 +85,7 @@ def test_a_client_that_connects_mid_flight_gets_every_event_once_in_order(
 ):
     gateway = make_gateway(execute_latency_s=(0.3, 0.3))
     order = make_order()
-    notifier = ChannelsNotifier()
+    notifier = StreamNotifier()
     first_delivery = start_delivery(order, notifier=notifier, dex=gateway)
     first_delivery._route()  # now routing
     crash_delivery(first_delivery)
@@ -110,43 +110,35 @@ def test_a_client_that_connects_mid_flight_gets_every_event_once_in_order(
 def test_a_client_that_connects_while_redis_is_away_is_served_to_the_end(
     make_order, make_gateway, start_delivery, crash_delivery, monkeypatch
 ):
-    """Redis goes away as the socket connects: its group_add and its pending read of the
-    channel layer both fail. No crash (was close 1011): it resyncs and backfills."""
-    from channels_redis.core import RedisChannelLayer
+    """Redis goes away as the socket connects: the hub cannot find the stream's end, then
+    its first read fails too. No crash (was close 1011): it resyncs and backfills."""
     from redis.exceptions import ConnectionError as RedisConnectionError
+
+    from orders import event_stream
 
     gateway = make_gateway(execute_latency_s=(0.3, 0.3))
     order = make_order()
-    notifier = ChannelsNotifier()
+    notifier = StreamNotifier()
     first_delivery = start_delivery(order, notifier=notifier, dex=gateway)
     first_delivery._route()  # now routing
     crash_delivery(first_delivery)
-    real_group_add = RedisChannelLayer.group_add
-    real_receive = RedisChannelLayer.receive
-    failures = []
-    redis_down = asyncio.Event()
+    real_latest, real_read = event_stream.latest_cursor, event_stream.read_after
+    failures: list[str] = []
 
-    async def group_add_once_down(self, group, channel):
+    async def latest_once_down(client):
         if not failures:
-            failures.append(group)
-            redis_down.set()  # the read already in flight dies with it
+            failures.append("position")
             raise RedisConnectionError("Connection closed by server.")
-        return await real_group_add(self, group, channel)
+        return await real_latest(client)
 
-    async def receive_dies_with_redis(self, channel):
-        read = asyncio.ensure_future(real_receive(self, channel))
-        down = asyncio.ensure_future(redis_down.wait())
-        done, _ = await asyncio.wait({read, down}, return_when=asyncio.FIRST_COMPLETED)
-        if read in done:
-            down.cancel()
-            return read.result()
-        read.cancel()
-        redis_down.clear()
-        failures.append("receive")
-        raise RedisConnectionError("Connection closed by server.")
+    async def read_once_down(client, cursor, **kwargs):
+        if failures == ["position"]:
+            failures.append("read")
+            raise RedisConnectionError("Connection closed by server.")
+        return await real_read(client, cursor, **kwargs)
 
-    monkeypatch.setattr(RedisChannelLayer, "group_add", group_add_once_down)
-    monkeypatch.setattr(RedisChannelLayer, "receive", receive_dies_with_redis)
+    monkeypatch.setattr(event_stream, "latest_cursor", latest_once_down)
+    monkeypatch.setattr(event_stream, "read_after", read_once_down)
 
     async def scenario() -> list[dict]:
         communicator = await connect(f"/api/orders/status/{order.order_id}")
@@ -160,7 +152,7 @@ def test_a_client_that_connects_while_redis_is_away_is_served_to_the_end(
         return [*stored, *rest]
 
     messages = run(scenario())
-    assert failures == [f"order.{order.order_id}", "receive"]
+    assert failures == ["position", "read"]
     assert [m["seq"] for m in messages] == [1, 2, 3, 4, 5]
     assert messages[-1]["status"] == "confirmed"
 
@@ -242,7 +234,7 @@ def test_the_stream_socket_forwards_every_order_event(make_order, make_gateway):
         communicator = await connect("/api/orders/stream")
         order = await database_sync_to_async(make_order)()
         await in_thread(
-            lambda: order_execute(order_pk=order.pk, notifier=ChannelsNotifier(), dex=gateway)
+            lambda: order_execute(order_pk=order.pk, notifier=StreamNotifier(), dex=gateway)
         )
         seen = []
         while len(seen) < 4:

@@ -1,7 +1,7 @@
-"""ChannelsNotifier's backlog: bounded, in order, counted, and never in the order's way.
+"""StreamNotifier's backlog: bounded, in order, counted, and never in the order's way.
 
-A fake channel layer stands in for Redis; its ``group_send`` can hang (an asyncio.Event
-on the process's background loop) the way a channel layer does while Redis does not
+A fake event stream stands in for Redis; its ``append`` can hang (an asyncio.Event on
+the process's background loop) the way a pipelined XADD does while Redis does not
 answer. tests/faults/test_slow_redis.py does the same against a paused redis-server.
 """
 
@@ -19,7 +19,7 @@ import pytest
 import redis
 
 from orders import aio, notifications
-from orders.notifications import ALL_ORDERS_GROUP, WAIT_TIMEOUT_S, ChannelsNotifier
+from orders.notifications import WAIT_TIMEOUT_S, StreamNotifier
 
 
 def wait_until(predicate: Callable[[], Any], what: str, timeout: float = 10) -> Any:
@@ -35,8 +35,8 @@ def event(seq: int, order_id: str = "o-1") -> dict[str, Any]:
     return {"orderId": order_id, "seq": seq, "status": "routing"}
 
 
-class FakeLayer:
-    """Records what reaches each order's group; ``hang()`` holds every send until ``heal()``."""
+class FakeStream:
+    """Records what reaches the stream; ``hang()`` holds every send until ``heal()``."""
 
     def __init__(self) -> None:
         self.loop = aio.background_loop()
@@ -44,7 +44,6 @@ class FakeLayer:
         self._open.set()
         self.entered = threading.Event()  # a send is under way (and hanging, if hung)
         self.sent: list[dict[str, Any]] = []
-        self.firehose = 0
         self.fail = False
 
     def hang(self) -> None:
@@ -67,21 +66,18 @@ class FakeLayer:
     def seqs(self) -> list[int]:
         return [message["seq"] for message in self.sent]
 
-    async def group_send(self, group: str, message: dict[str, Any]) -> None:
+    async def append(self, client: Any, messages: list[dict[str, Any]]) -> None:
         self.entered.set()
         await self._open.wait()
         if self.fail:
             raise ConnectionError("redis is gone")
-        if group == ALL_ORDERS_GROUP:
-            self.firehose += 1
-        else:
-            self.sent.append(message["event"])
+        self.sent.extend(messages)
 
 
 @pytest.fixture
-def layer(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeLayer]:
-    fake = FakeLayer()
-    monkeypatch.setattr(notifications, "get_channel_layer", lambda: fake)
+def layer(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeStream]:
+    fake = FakeStream()
+    monkeypatch.setattr(notifications, "append_events", fake.append)
     try:
         yield fake
     finally:
@@ -97,7 +93,7 @@ def dropped_in_redis(redis_client: redis.Redis) -> Iterator[Callable[[], int]]:
     redis_client.delete(key)
 
 
-def drained(notifier: ChannelsNotifier) -> None:
+def drained(notifier: StreamNotifier) -> None:
     """Wait until every accepted event is sent: until then a full backlog still drops."""
     wait_until(lambda: notifier.counts().pending == 0, "the backlog to drain")
 
@@ -111,7 +107,7 @@ def tasks_on_the_loop() -> int:
 
 def test_the_backlog_never_holds_more_than_its_bound(layer, settings):
     settings.ENGINE_PUBLISH_BACKLOG = 5
-    notifier = ChannelsNotifier()
+    notifier = StreamNotifier()
     before = tasks_on_the_loop()
     layer.hang()
     notifier.publish(event(1))
@@ -129,7 +125,6 @@ def test_the_backlog_never_holds_more_than_its_bound(layer, settings):
     drained(notifier)
     notifier.publish(event(101), wait=True)
     assert layer.seqs() == [1, 2, 3, 4, 5, 101]  # the first five, in order; then new ones
-    assert layer.firehose == 6
     assert notifier.counts().pending == 0
 
 
@@ -137,7 +132,7 @@ def test_drops_are_logged_once_per_burst_and_added_up_in_redis(
     layer, settings, dropped_in_redis, caplog
 ):
     settings.ENGINE_PUBLISH_BACKLOG = 2
-    notifier = ChannelsNotifier()
+    notifier = StreamNotifier()
     caplog.set_level(logging.WARNING, logger="orders.notifications")
 
     def burst(first_seq: int) -> None:
@@ -173,7 +168,7 @@ def test_the_count_reaches_redis_even_if_redis_refused_it_at_first(
     good_url = settings.REDIS_URL
     settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens: INCRBY fails
     caplog.set_level(logging.WARNING, logger="orders.notifications")
-    notifier = ChannelsNotifier()
+    notifier = StreamNotifier()
     layer.hang()
     notifier.publish(event(1))
     assert layer.entered.wait(5)
@@ -193,7 +188,7 @@ def test_the_count_reaches_redis_even_if_redis_refused_it_at_first(
 
 
 def test_wait_returns_within_about_a_second_when_redis_hangs(layer):
-    notifier = ChannelsNotifier()
+    notifier = StreamNotifier()
     layer.hang()
     started = time.monotonic()
     notifier.publish(event(1), wait=True)
@@ -208,7 +203,7 @@ def test_wait_returns_within_about_a_second_when_redis_hangs(layer):
 
 
 def test_wait_returns_once_redis_has_the_event(layer):
-    notifier = ChannelsNotifier()
+    notifier = StreamNotifier()
     for seq in range(1, 4):
         notifier.publish(event(seq), wait=True)
         assert layer.seqs() == list(range(1, seq + 1))  # already sent, not just queued
@@ -216,7 +211,7 @@ def test_wait_returns_once_redis_has_the_event(layer):
 
 def test_a_full_backlog_drops_a_waiting_publish_at_once(layer, settings):
     settings.ENGINE_PUBLISH_BACKLOG = 1
-    notifier = ChannelsNotifier()
+    notifier = StreamNotifier()
     layer.hang()
     notifier.publish(event(1))
     assert layer.entered.wait(5)
@@ -227,14 +222,14 @@ def test_a_full_backlog_drops_a_waiting_publish_at_once(layer, settings):
 
 
 def test_failed_or_malformed_sends_never_reach_the_caller_or_stop_the_sender(layer, caplog):
-    notifier = ChannelsNotifier()
+    notifier = StreamNotifier()
     layer.fail = True
     notifier.publish(event(1), wait=True)  # logged, not raised
     notifier.publish({"seq": 2}, wait=True)  # no orderId: the send itself raises
     layer.fail = False
     notifier.publish(event(3), wait=True)
     assert layer.seqs() == [3]
-    assert any("publish to order.o-1 failed" in r.getMessage() for r in caplog.records)
+    assert any("first: order o-1 seq 1" in r.getMessage() for r in caplog.records)
     assert notifier.counts().pending == 0
 
 
@@ -243,14 +238,14 @@ def test_publish_never_raises_when_there_is_no_loop(monkeypatch, caplog):
         raise RuntimeError("can't start new thread")
 
     monkeypatch.setattr(aio, "background_loop", broken)
-    ChannelsNotifier().publish(event(1))
-    ChannelsNotifier().publish(event(1), wait=True)
+    StreamNotifier().publish(event(1))
+    StreamNotifier().publish(event(1), wait=True)
     assert len([r for r in caplog.records if "could not publish" in r.getMessage()]) == 2
 
 
 def test_a_forked_child_gets_its_own_loop_and_backlog(layer, settings):
     settings.ENGINE_PUBLISH_BACKLOG = 3
-    notifier = ChannelsNotifier()
+    notifier = StreamNotifier()
     layer.hang()
     notifier.publish(event(1))  # the parent's backlog is stuck
     assert layer.entered.wait(5)
@@ -260,8 +255,8 @@ def test_a_forked_child_gets_its_own_loop_and_backlog(layer, settings):
     def child() -> None:
         # Threads do not survive fork: the parent's loop and its hung send are not here,
         # and the parent's layer belongs to the parent's loop.
-        own = FakeLayer()
-        notifications.get_channel_layer = lambda: own
+        own = FakeStream()
+        notifications.append_events = own.append
         notifier.publish(event(2), wait=True)
         child_end.send((own.seqs(), notifier.counts().pending))
 
