@@ -13,6 +13,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
+from engine_project.api_handler import ApiASGIHandler, split_api  # noqa: E402
 from engine_project.origins import engine_origin_validator  # noqa: E402
 from engine_project.proxy import TrustedProxyMiddleware  # noqa: E402
 from orders.routing import websocket_urlpatterns  # noqa: E402
@@ -22,7 +23,8 @@ application = TrustedProxyMiddleware(
     ProtocolTypeRouter(
         {
             # daphne is the only web server: it serves the admin's and page's static files.
-            "http": ASGIStaticFilesHandler(django_asgi_app),
+            # The API skips the page's and admin's middleware (engine_project/api_handler.py).
+            "http": split_api(ApiASGIHandler(), ASGIStaticFilesHandler(django_asgi_app)),
             "websocket": engine_origin_validator(URLRouter(websocket_urlpatterns)),
         }
     ),
