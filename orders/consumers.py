@@ -21,6 +21,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.db import DatabaseError, connections
 
+from engine_project.db_slots import database_slot
 from orders import event_stream, selectors, services
 from orders.api.parsers import loads_strict
 from orders.api.serializers import validate_order_body
@@ -61,7 +62,13 @@ def off_loop(function: Callable[..., T]) -> Callable[..., Awaitable[T]]:
         finally:
             connections.close_all()  # back to the pool
 
-    return sync_to_async(call, thread_sensitive=False)
+    in_thread = sync_to_async(call, thread_sensitive=False)
+
+    async def admitted(*args: Any) -> T:
+        async with database_slot():  # queued on the loop, not on the pool (db_slots)
+            return await in_thread(*args)
+
+    return admitted
 
 
 @off_loop
@@ -365,7 +372,15 @@ class OrderFeedConsumer(QuotaConsumer):
             await client.aclose()
 
     async def order_event(self, message: dict[str, Any]) -> None:
-        event: StreamEvent = message["event"]
+        await self._forward(message["event"])
+        # What queued up meanwhile goes out now: one wake-up per batch, not per event.
+        while (queued := self.inbox.get_nowait()) is not None:
+            if queued["type"] != "order.event":
+                await self.dispatch(queued)
+                return
+            await self._forward(queued["event"])
+
+    async def _forward(self, event: StreamEvent) -> None:
         if self.subscribed is None:
             return  # told it fell behind and closed: what is still queued is for the resume
         if self.replayed_to is not None:

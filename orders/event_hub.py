@@ -58,6 +58,10 @@ class Inbox:
     async def get(self) -> dict[str, Any]:
         return await self._queue.get()
 
+    def get_nowait(self) -> dict[str, Any] | None:
+        """The next message if one is queued already, else None."""
+        return None if self._queue.empty() else self._queue.get_nowait()
+
 
 class EventHub:
     """The stream's reader for one event loop (daphne has one; tests have one per test)."""
