@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 from urllib.parse import parse_qs
@@ -72,17 +73,9 @@ def off_loop(function: Callable[..., T]) -> Callable[..., Awaitable[T]]:
 
 
 @off_loop
-def _load_order(order_id: str) -> Order | None:
-    return selectors.order_get(order_id=order_id)
-
-
-@off_loop
-def _stored_messages(order: Order, after_seq: int) -> list[dict[str, Any]]:
-    order_id = str(order.order_id)
-    return [
-        event_message(event, order_id=order_id)
-        for event in selectors.order_events(order=order, after_seq=after_seq)
-    ]
+def _stored_messages(order_id: str, after_seq: int) -> list[dict[str, Any]]:
+    events = selectors.order_events_by_public_id(order_id=uuid.UUID(order_id), after_seq=after_seq)
+    return [event_message(event, order_id=order_id) for event in events]
 
 
 @off_loop
@@ -186,20 +179,23 @@ class QuotaConsumer(AsyncWebsocketConsumer):
 class OrderStream(QuotaConsumer):
     """Follows one order: replay, then live, each ``seq`` exactly once, then close 1000."""
 
-    order: Order | None = None
+    order_id: str | None = None  # canonical, as events carry it
     last_sent = 0
 
     async def send_json(self, payload: dict[str, Any]) -> None:
         await self.send(text_data=json.dumps(payload))
 
-    async def follow(self, order: Order) -> None:
-        self.order = order
-        await self.subscribe(str(order.order_id))
+    async def follow(self, order_id: str) -> None:
+        self.order_id = order_id
+        await self.subscribe(order_id)
         await self._send_stored()
 
     async def _send_stored(self) -> None:
-        assert self.order is not None
-        for message in await _stored_messages(self.order, self.last_sent):
+        assert self.order_id is not None
+        await self._send_messages(await _stored_messages(self.order_id, self.last_sent))
+
+    async def _send_messages(self, messages: list[dict[str, Any]]) -> None:
+        for message in messages:
             if await self._send_event(message["seq"], message["status"], dumps_event(message)):
                 return
 
@@ -215,7 +211,7 @@ class OrderStream(QuotaConsumer):
 
     async def order_event(self, message: dict[str, Any]) -> None:
         event: StreamEvent = message["event"]
-        if self.order is None or event.seq <= self.last_sent:
+        if self.order_id is None or event.seq <= self.last_sent:
             return  # already replayed from the database
         if event.seq > self.last_sent + 1:
             await self._send_stored()  # a live message was lost: the database has it
@@ -224,7 +220,7 @@ class OrderStream(QuotaConsumer):
 
     async def order_resync(self, message: dict[str, Any]) -> None:
         """Live events may have been lost while Redis was down: the database has them."""
-        if self.order is not None:
+        if self.order_id is not None:
             try:
                 await self._send_stored()
             except DatabaseError:
@@ -235,21 +231,34 @@ class OrderStatusConsumer(OrderStream):
     """``ws://HOST/api/orders/status/<orderId>``."""
 
     async def connect(self) -> None:
+        """Subscribe, then replay: one query, which also tells an unknown order."""
         raw_id = self.scope["url_route"]["kwargs"]["order_id"]
         if not await self.accept_within_quota():
             return
+        parsed = selectors.parse_order_id(raw_id)
+        if parsed is None:
+            await self._not_found(raw_id)
+            return
+        order_id = str(parsed)
+        await self.subscribe(order_id)
         try:
-            order = await _load_order(raw_id)
+            stored = await _stored_messages(order_id, 0)
         except DatabaseError:
             logger.warning("status socket: database unavailable", exc_info=True)
+            self._unsubscribe()
             await self.send_json({"error": "temporarily unavailable; reconnect shortly"})
             await self.close(code=CLOSE_TRY_AGAIN)
             return
-        if order is None:
-            await self.send_json({"error": f"no order {raw_id!r}"})
-            await self.close(code=CLOSE_NOT_FOUND)
+        if not stored:
+            self._unsubscribe()
+            await self._not_found(raw_id)
             return
-        await self.follow(order)
+        self.order_id = order_id
+        await self._send_messages(stored)
+
+    async def _not_found(self, raw_id: str) -> None:
+        await self.send_json({"error": f"no order {raw_id!r}"})
+        await self.close(code=CLOSE_NOT_FOUND)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         return None  # nothing to say to a status socket; keep-alive text is ignored
@@ -264,7 +273,7 @@ class OrderExecuteConsumer(OrderStream):
         await self.accept_within_quota()
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        if self.order is not None or self.refused:
+        if self.order_id is not None or self.refused:
             return  # one order per connection; later messages are ignored
         # Counted like a POST, before validation: both doors share one quota per client.
         retry_after = await _take_submit_quota(client=client_ip(self.scope))
@@ -306,7 +315,7 @@ class OrderExecuteConsumer(OrderStream):
             await self.close(code=CLOSE_TRY_AGAIN)
             return
         await self.send_json({"orderId": str(order.order_id), "status": order.status})
-        await self.follow(order)
+        await self.follow(str(order.order_id))
 
     async def _refuse(self, errors: dict[str, Any]) -> None:
         self.refused = True

@@ -42,6 +42,14 @@ def order_events(*, order: Order, after_seq: int = 0) -> list[OrderEvent]:
     return list(OrderEvent.objects.filter(order=order, seq__gt=after_seq).order_by("seq"))
 
 
+def order_events_by_public_id(*, order_id: uuid.UUID, after_seq: int = 0) -> list[OrderEvent]:
+    """One query for a socket: every order has its ``pending`` event from the statement
+    that created it, so no events after seq 0 means no such order."""
+    return list(
+        OrderEvent.objects.filter(order__order_id=order_id, seq__gt=after_seq).order_by("seq")
+    )
+
+
 def order_stats(*, window_s: float = 60.0) -> dict[str, int]:
     """Counters for the live page: what runs now, what waits, what finished lately."""
     since = timezone.now() - timedelta(seconds=window_s)
