@@ -29,6 +29,7 @@ logger = logging.getLogger(__name__)
 READ_COUNT = 500
 BLOCK_MS = 5000
 RETRY_S = 1.0
+IDLE_STOP_S = 10.0
 RESYNC: dict[str, Any] = {"type": "order.resync"}
 
 
@@ -70,8 +71,14 @@ class EventHub:
         self._orders: dict[str, set[Inbox]] = {}
         self._everything: set[Inbox] = set()
         self._task: asyncio.Task[None] | None = None
+        self._idle_timer: asyncio.TimerHandle | None = None
         self._positioned: asyncio.Future[str | None] | None = None
         self.cursor: str | None = None  # the last entry read (or the stream's end)
+
+    @property
+    def reader(self) -> asyncio.Task[None] | None:
+        """The task reading the stream, while there is one."""
+        return self._task
 
     async def subscribe(self, inbox: Inbox, *, order_id: str | None) -> str | None:
         """Deliver ``order_id``'s events (every event if None) to ``inbox`` from now on.
@@ -83,6 +90,7 @@ class EventHub:
             self._everything.add(inbox)
         else:
             self._orders.setdefault(order_id, set()).add(inbox)
+        self._cancel_idle()
         if self._task is None:
             loop = asyncio.get_running_loop()
             self._positioned = loop.create_future()
@@ -100,9 +108,22 @@ class EventHub:
                 if not inboxes:
                     del self._orders[order_id]
         if not self._orders and not self._everything and self._task is not None:
-            # Nobody listens: stop reading (an idle process holds no blocking read).
+            # Nobody listens: stop reading after a while (an idle process holds no
+            # blocking read), not at once: one order at a time would otherwise pay a new
+            # connection and a position lookup per socket.
+            self._cancel_idle()
+            self._idle_timer = asyncio.get_running_loop().call_later(IDLE_STOP_S, self._stop)
+
+    def _stop(self) -> None:
+        self._idle_timer = None
+        if self._task is not None and not self._orders and not self._everything:
             self._task.cancel()
             self._task = None
+
+    def _cancel_idle(self) -> None:
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
+            self._idle_timer = None
 
     async def _read(self, positioned: asyncio.Future[str | None]) -> None:
         # Its own connection: a cancelled reader closing up must not close its successor's.

@@ -1,0 +1,66 @@
+"""The event hub: one stream reader per loop, kept a while after its last socket."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from orders import event_hub as hub_module
+from orders import event_stream
+from orders.event_hub import EventHub, Inbox
+
+
+async def publish(order_id: str, seq: int) -> None:
+    client = event_stream.connect()
+    try:
+        await event_stream.append(client, [{"orderId": order_id, "seq": seq, "status": "routing"}])
+    finally:
+        await client.aclose()
+
+
+def test_events_reach_the_order_s_inboxes_and_the_firehose_only():
+    async def scenario() -> tuple[list[int], list[str]]:
+        hub = EventHub()
+        mine, other, everything = Inbox(), Inbox(), Inbox()
+        await hub.subscribe(mine, order_id="a")
+        await hub.subscribe(other, order_id="b")
+        await hub.subscribe(everything, order_id=None)
+        await publish("a", 1)
+        await publish("a", 2)
+        got_mine = [(await mine.get())["event"].seq for _ in range(2)]
+        got_all = [(await everything.get())["event"].order_id for _ in range(2)]
+        await asyncio.sleep(0.05)
+        assert other.get_nowait() is None
+        for inbox, key in ((mine, "a"), (other, "b"), (everything, None)):
+            hub.unsubscribe(inbox, order_id=key)
+        return got_mine, got_all
+
+    mine, everything = asyncio.run(scenario())
+    assert mine == [1, 2]
+    assert everything == ["a", "a"]
+
+
+def test_the_reader_outlives_its_last_socket_for_a_while_then_stops(monkeypatch):
+    monkeypatch.setattr(hub_module, "IDLE_STOP_S", 0.2)
+
+    async def scenario() -> None:
+        hub = EventHub()
+        first = Inbox()
+        await hub.subscribe(first, order_id="a")
+        reader = hub.reader
+        hub.unsubscribe(first, order_id="a")
+        await asyncio.sleep(0.05)
+        second = Inbox()
+        await hub.subscribe(second, order_id="a")  # within the linger: the same reader
+        assert hub.reader is reader and reader is not None and not reader.done()
+        hub.unsubscribe(second, order_id="a")
+        await asyncio.sleep(0.4)
+        assert hub.reader is None and reader.done()
+
+    asyncio.run(scenario())
+
+
+@pytest.fixture(autouse=True)
+def _own_stream(settings, request):
+    settings.ORDER_QUEUE = f"hub-{request.node.name[:40]}"
