@@ -91,10 +91,13 @@ class EventHub:
         else:
             self._orders.setdefault(order_id, set()).add(inbox)
         self._cancel_idle()
-        if self._task is None:
+        if self._task is None or self._task.done():
+            # Done: the last reader died of a bug (logged); its subscribers may have missed
+            # events, so the new one resyncs them first.
+            died = self._task is not None
             loop = asyncio.get_running_loop()
             self._positioned = loop.create_future()
-            self._task = loop.create_task(self._read(self._positioned))
+            self._task = loop.create_task(self._read(self._positioned, resync=died))
         assert self._positioned is not None
         return await asyncio.shield(self._positioned)
 
@@ -125,10 +128,10 @@ class EventHub:
             self._idle_timer.cancel()
             self._idle_timer = None
 
-    async def _read(self, positioned: asyncio.Future[str | None]) -> None:
+    async def _read(self, positioned: asyncio.Future[str | None], *, resync: bool) -> None:
         # Its own connection: a cancelled reader closing up must not close its successor's.
         client: aredis.Redis | None = None
-        failing = False
+        failing = resync  # as after a Redis failure: a resync once it reads
         cursor: str | None = None
         try:
             while True:
@@ -140,8 +143,9 @@ class EventHub:
                         self.cursor = cursor
                         if not positioned.done():
                             positioned.set_result(cursor)
+                    # After a failure, a read that does not wait: the resync goes out now.
                     events = await event_stream.read_after(
-                        client, cursor, count=READ_COUNT, block_ms=BLOCK_MS
+                        client, cursor, count=READ_COUNT, block_ms=None if failing else BLOCK_MS
                     )
                 except asyncio.CancelledError:
                     raise
@@ -163,6 +167,11 @@ class EventHub:
                 if events:
                     cursor = self.cursor = events[-1].cursor
                     self._dispatch(events)
+        except asyncio.CancelledError:
+            raise
+        except BaseException:
+            logger.exception("event stream reader died; the next socket starts a new one")
+            raise
         finally:
             if not positioned.done():
                 positioned.set_result(None)

@@ -11,6 +11,7 @@ publisher) and, beside it, the three fields the hub needs to route it without pa
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +19,8 @@ import redis.asyncio as aredis
 from django.conf import settings
 
 from orders.payloads import dumps_event
+
+logger = logging.getLogger(__name__)
 
 # Redis answers a blocking read within its block time; this is for a Redis that hangs.
 SOCKET_TIMEOUT_S = 30.0
@@ -74,7 +77,12 @@ async def append(client: aredis.Redis, messages: list[dict[str, Any]]) -> None:
     key, retained = stream_key(), settings.ENGINE_EVENTS_RETAINED
     async with client.pipeline(transaction=False) as pipe:
         for message in messages:
-            pipe.xadd(key, encode(message), maxlen=retained, approximate=True)  # type: ignore[arg-type]
+            try:
+                fields = encode(message)
+            except (KeyError, TypeError, ValueError):  # one bad event must not sink its batch
+                logger.exception("cannot encode event %r; not published", message)
+                continue
+            pipe.xadd(key, fields, maxlen=retained, approximate=True)  # type: ignore[arg-type]
         await pipe.execute()
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import pytest
 
@@ -64,3 +65,33 @@ def test_the_reader_outlives_its_last_socket_for_a_while_then_stops(monkeypatch)
 @pytest.fixture(autouse=True)
 def _own_stream(settings, request):
     settings.ORDER_QUEUE = f"hub-{request.node.name[:40]}"
+
+
+def test_a_reader_that_died_is_replaced_and_its_subscribers_resynced(monkeypatch):
+    async def scenario() -> tuple[str, int]:
+        hub = EventHub()
+        survivor = Inbox()
+        await hub.subscribe(survivor, order_id="a")
+        real_dispatch = hub._dispatch
+
+        def broken(events):
+            monkeypatch.setattr(hub, "_dispatch", real_dispatch)
+            raise RuntimeError("a bug")
+
+        monkeypatch.setattr(hub, "_dispatch", broken)
+        await publish("a", 1)
+        dead = hub.reader
+        assert dead is not None
+        with contextlib.suppress(RuntimeError):
+            await asyncio.wait_for(dead, 5)
+        newcomer = Inbox()
+        await hub.subscribe(newcomer, order_id="b")
+        assert hub.reader is not dead
+        resync = await asyncio.wait_for(survivor.get(), 5)
+        await publish("a", 2)
+        live = await asyncio.wait_for(survivor.get(), 5)
+        hub.unsubscribe(survivor, order_id="a")
+        hub.unsubscribe(newcomer, order_id="b")
+        return resync["type"], live["event"].seq
+
+    assert asyncio.run(scenario()) == ("order.resync", 2)

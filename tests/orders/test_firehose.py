@@ -138,3 +138,16 @@ def test_a_cursor_older_than_the_stream_keeps_is_told_to_reload():
             "resumeAfter": None,
         }
     ]
+
+
+def test_a_malformed_event_does_not_sink_the_rest_of_its_batch(caplog):
+    async def scenario() -> list[dict]:
+        stream = await open_stream()
+        good = events(2)
+        await publish([good[0], {"seq": 9}, good[1]])  # the middle one has no orderId
+        got = await receive(stream, 2)
+        await stream.disconnect()
+        return got
+
+    assert [m["seq"] for m in asyncio.run(scenario())] == [1, 2]
+    assert any("cannot encode event" in r.getMessage() for r in caplog.records)
