@@ -1,10 +1,11 @@
 """One long-lived event loop per process for async work called from sync code.
 
 Celery tasks and Django views are synchronous, while quotes (two DEXes in parallel) and
-channel-layer sends are async. ``async_to_sync`` would build a new loop and a new Redis
-pool per call (~3.3 ms per channel-layer send); a loop that lives as long as the process
-keeps its connections and costs ~0.8 ms (measured on a 2-core machine against a local
-Redis). The loop is created lazily per PID, so a forked Celery child gets its own.
+event-stream sends are async. ``async_to_sync`` would build a new loop and a new Redis
+pool per call (~3.3 ms per send, measured when events went through the channel layer);
+a loop that lives as long as the process keeps its connections and costs ~0.8 ms
+(measured on a 2-core machine against a local Redis). The loop is created lazily per
+PID, so a forked Celery child gets its own.
 """
 
 from __future__ import annotations

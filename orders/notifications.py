@@ -49,7 +49,7 @@ append_events = event_stream.append
 def dropped_counter_key() -> str:
     """The Redis key counting dropped live events across all of one engine's processes.
 
-    Engines sharing a Redis are told apart by their queue, as their channel layers are.
+    Engines sharing a Redis are told apart by their queue, as their event streams are.
     """
     queue = settings.ORDER_QUEUE
     return "engine:events:dropped" if queue == "orders" else f"engine:events:{queue}:dropped"
