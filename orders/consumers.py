@@ -147,9 +147,6 @@ class QuotaConsumer(AsyncWebsocketConsumer):
             event_hub().unsubscribe(self.inbox, order_id=self.subscribed[0])
             self.subscribed = None
 
-    async def order_resync(self, message: dict[str, Any]) -> None:
-        return None
-
     async def accept_within_quota(self, *, before_accept: bool = False) -> bool:
         """Accept the socket if the client may open one more; else say why and close.
 

@@ -83,8 +83,9 @@ class EventHub:
     async def subscribe(self, inbox: Inbox, *, order_id: str | None) -> str | None:
         """Deliver ``order_id``'s events (every event if None) to ``inbox`` from now on.
 
-        Returns the stream position events are read after, or None while Redis is
-        unavailable (the inbox gets a resync once it is back).
+        Returns the position the reader has reached (every later event reaches
+        ``inbox``), or None while Redis is unavailable (the inbox gets a resync once it is
+        back).
         """
         if order_id is None:
             self._everything.add(inbox)
@@ -99,7 +100,11 @@ class EventHub:
             self._positioned = loop.create_future()
             self._task = loop.create_task(self._read(self._positioned, resync=died))
         assert self._positioned is not None
-        return await asyncio.shield(self._positioned)
+        if await asyncio.shield(self._positioned) is None:
+            return None
+        # Where the reader is now, not where it started: a firehose that falls behind
+        # before its first event resumes from here.
+        return self.cursor
 
     def unsubscribe(self, inbox: Inbox, *, order_id: str | None) -> None:
         if order_id is None:

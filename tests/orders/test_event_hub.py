@@ -95,3 +95,21 @@ def test_a_reader_that_died_is_replaced_and_its_subscribers_resynced(monkeypatch
         return resync["type"], live["event"].seq
 
     assert asyncio.run(scenario()) == ("order.resync", 2)
+
+
+def test_a_late_subscriber_is_told_where_the_reader_is_now_not_where_it_started():
+    async def scenario() -> tuple[str | None, str | None, str]:
+        hub = EventHub()
+        early = Inbox()
+        started_at = await hub.subscribe(early, order_id=None)
+        for seq in (1, 2, 3):
+            await publish("a", seq)
+        last = [(await asyncio.wait_for(early.get(), 5))["event"].cursor for _ in range(3)][-1]
+        late = Inbox()
+        now_at = await hub.subscribe(late, order_id=None)
+        hub.unsubscribe(early, order_id=None)
+        hub.unsubscribe(late, order_id=None)
+        return started_at, now_at, last
+
+    started_at, now_at, last = asyncio.run(scenario())
+    assert now_at == last != started_at
