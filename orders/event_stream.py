@@ -106,11 +106,10 @@ async def read_after(
 def parse_cursor(text: str) -> tuple[int, int] | None:
     """``"1733100000000-3"`` as a comparable pair; None if it is not a stream id."""
     millis, dash, sequence = text.partition("-")
-    if not (dash and millis.isascii() and millis.isdigit() and sequence.isdigit()):
-        return None
-    if not sequence.isascii() or len(millis) > 20 or len(sequence) > 20:
-        return None
-    return int(millis), int(sequence)
+    for part in (millis, sequence):  # ASCII only: str.isdigit also takes full-width digits and "²"
+        if not (part.isascii() and part.isdigit() and len(part) <= 20):
+            return None
+    return (int(millis), int(sequence)) if dash else None
 
 
 async def trimmed_past(client: aredis.Redis, cursor: tuple[int, int]) -> bool:

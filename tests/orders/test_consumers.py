@@ -6,7 +6,7 @@ import asyncio
 import json
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 from channels.db import database_sync_to_async
@@ -80,35 +80,50 @@ def test_a_client_that_connects_after_confirmed_gets_the_whole_story(make_order,
     assert confirmed["txHash"] and confirmed["amountOut"] and confirmed["executedPrice"]
 
 
-def test_a_client_that_connects_mid_flight_gets_every_event_once_in_order(
-    make_order, make_gateway, start_delivery, crash_delivery
-):
+class Routing(NamedTuple):
+    """An order whose first delivery crashed at ``routing``, and what finishes it."""
+
+    order: Order
+    notifier: StreamNotifier
+    gateway: Any
+
+
+@pytest.fixture
+def routing_order(make_order, make_gateway, start_delivery, crash_delivery) -> Routing:
     gateway = make_gateway(execute_latency_s=(0.3, 0.3))
     order = make_order()
     notifier = StreamNotifier()
     first_delivery = start_delivery(order, notifier=notifier, dex=gateway)
     first_delivery._route()  # now routing
     crash_delivery(first_delivery)
+    return Routing(order, notifier, gateway)
 
-    async def scenario() -> list[dict]:
-        communicator = await connect(f"/api/orders/status/{order.order_id}")
-        first = json.loads(await communicator.receive_from(5))
-        # Finish the order while the client is connected; events arrive live.
-        finish = asyncio.ensure_future(
-            in_thread(lambda: order_execute(order_pk=order.pk, notifier=notifier, dex=gateway))
+
+async def follow_while_finishing(routing: Routing, *, stored: int) -> list[dict]:
+    """Connect, read the ``stored`` events, finish the order meanwhile, read to the close."""
+    order = routing.order
+    communicator = await connect(f"/api/orders/status/{order.order_id}")
+    first = [json.loads(await communicator.receive_from(5)) for _ in range(stored)]
+    # Finish the order while the client is connected; events arrive live.
+    finish = asyncio.ensure_future(
+        in_thread(
+            lambda: order_execute(order_pk=order.pk, notifier=routing.notifier, dex=routing.gateway)
         )
-        rest = await receive_all(communicator)
-        await finish
-        assert communicator.close_code == 1000
-        return [first, *rest]
+    )
+    rest = await receive_all(communicator)
+    await finish
+    assert communicator.close_code == 1000
+    return [*first, *rest]
 
-    messages = run(scenario())
+
+def test_a_client_that_connects_mid_flight_gets_every_event_once_in_order(routing_order):
+    messages = run(follow_while_finishing(routing_order, stored=1))
     assert [m["seq"] for m in messages] == [1, 2, 3, 4, 5]
     assert messages[-1]["status"] == "confirmed"
 
 
 def test_a_client_that_connects_while_redis_is_away_is_served_to_the_end(
-    make_order, make_gateway, start_delivery, crash_delivery, monkeypatch
+    routing_order, monkeypatch
 ):
     """Redis goes away as the socket connects: the hub cannot find the stream's end, then
     its first read fails too. No crash (was close 1011): it resyncs and backfills."""
@@ -116,12 +131,6 @@ def test_a_client_that_connects_while_redis_is_away_is_served_to_the_end(
 
     from orders import event_stream
 
-    gateway = make_gateway(execute_latency_s=(0.3, 0.3))
-    order = make_order()
-    notifier = StreamNotifier()
-    first_delivery = start_delivery(order, notifier=notifier, dex=gateway)
-    first_delivery._route()  # now routing
-    crash_delivery(first_delivery)
     real_latest, real_read = event_stream.latest_cursor, event_stream.read_after
     failures: list[str] = []
 
@@ -140,18 +149,7 @@ def test_a_client_that_connects_while_redis_is_away_is_served_to_the_end(
     monkeypatch.setattr(event_stream, "latest_cursor", latest_once_down)
     monkeypatch.setattr(event_stream, "read_after", read_once_down)
 
-    async def scenario() -> list[dict]:
-        communicator = await connect(f"/api/orders/status/{order.order_id}")
-        stored = [json.loads(await communicator.receive_from(5)) for _ in range(2)]
-        finish = asyncio.ensure_future(
-            in_thread(lambda: order_execute(order_pk=order.pk, notifier=notifier, dex=gateway))
-        )
-        rest = await receive_all(communicator)
-        await finish
-        assert communicator.close_code == 1000
-        return [*stored, *rest]
-
-    messages = run(scenario())
+    messages = run(follow_while_finishing(routing_order, stored=2))
     assert failures == ["position", "read"]
     assert [m["seq"] for m in messages] == [1, 2, 3, 4, 5]
     assert messages[-1]["status"] == "confirmed"
