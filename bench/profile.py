@@ -107,7 +107,7 @@ def _area(frame: str) -> str:
 WATCH = (
     "OrderExecuteView.post",
     "order_create",
-    "order_enqueue",
+    "CeleryOrderQueue.enqueue",
     "Celery._get_backend",
     "BaseDatabaseWrapper.connect",
     "aclose_old_connections",

@@ -10,7 +10,9 @@ from django.http import HttpRequest
 from orders.models import Order, OrderEvent
 
 
-class ReadOnlyMixin:
+class ReadOnlyPermissions:
+    """History is written by the engine alone: operators review it, never edit it."""
+
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
@@ -21,7 +23,7 @@ class ReadOnlyMixin:
         return False
 
 
-class OrderEventInline(ReadOnlyMixin, admin.TabularInline):
+class OrderEventInline(ReadOnlyPermissions, admin.TabularInline):
     model = OrderEvent
     extra = 0
     can_delete = False
@@ -31,9 +33,9 @@ class OrderEventInline(ReadOnlyMixin, admin.TabularInline):
 
 
 @admin.register(Order)
-class OrderAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class OrderAdmin(ReadOnlyPermissions, admin.ModelAdmin):
     list_display = [
-        "order_id",
+        "public_id",
         "pair",
         "amount_in",
         "status",
@@ -43,7 +45,7 @@ class OrderAdmin(ReadOnlyMixin, admin.ModelAdmin):
         "created_at",
     ]
     list_filter = ["status", "dex", "token_in", "token_out"]
-    search_fields = ["=order_id", "=tx_hash"]
+    search_fields = ["=public_id", "=tx_hash"]
     date_hierarchy = "created_at"
     list_per_page = 50
     inlines = [OrderEventInline]

@@ -108,10 +108,8 @@ class EngineCollector(Collector):
         totals = Order.objects.aggregate(
             attempts_total=Sum("attempts"),
             attempted=Count("id", filter=Q(attempts__gt=0)),
-            executing=Count("id", filter=Q(status__in=Order.IN_FLIGHT, next_attempt_at=None)),
-            waiting_retry=Count(
-                "id", filter=Q(status__in=Order.IN_FLIGHT, next_attempt_at__isnull=False)
-            ),
+            executing=Count("id", filter=Order.EXECUTING),
+            waiting_retry=Count("id", filter=Order.WAITING_TO_RETRY),
         )
         yield CounterMetricFamily(
             "engine_order_retries",

@@ -7,12 +7,30 @@ FROM orders`` must work), hence the camelCase ``db_column``s.
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from django.db import models
+from django.db.models import Q
 
 # NUMERIC(38, 18): exact, and wide enough for any token amount we accept.
 MONEY_DIGITS = 38
 MONEY_PLACES = 18
+
+
+class OrderQuerySet(models.QuerySet["Order"]):
+    def executing(self) -> OrderQuerySet:
+        return self.filter(Order.EXECUTING)
+
+    def waiting_to_retry(self, *, due_before: datetime | None = None) -> OrderQuerySet:
+        orders = self.filter(Order.WAITING_TO_RETRY)
+        return orders if due_before is None else orders.filter(next_attempt_at__lt=due_before)
+
+    def pending_since_before(self, moment: datetime) -> OrderQuerySet:
+        """Accepted and not picked up: nothing changed since ``moment``."""
+        return self.filter(status=Order.Status.PENDING, updated_at__lt=moment)
+
+    def not_requeued_since(self, moment: datetime) -> OrderQuerySet:
+        return self.filter(Q(requeued_at__isnull=True) | Q(requeued_at__lt=moment))
 
 
 class Order(models.Model):
@@ -44,7 +62,9 @@ class Order(models.Model):
         MARKET = "market"
 
     id = models.BigAutoField(primary_key=True)
-    order_id = models.UUIDField(
+    # The public UUID clients know as ``orderId``; ``id`` is the internal key that
+    # ``OrderEvent.order_id`` points to.
+    public_id = models.UUIDField(
         "order id", db_column="orderId", unique=True, default=uuid.uuid4, editable=False
     )
     token_in = models.CharField("token in", db_column="tokenIn", max_length=16)
@@ -121,6 +141,12 @@ class Order(models.Model):
 
     TERMINAL = frozenset({Status.CONFIRMED, Status.FAILED})
     IN_FLIGHT = frozenset({Status.ROUTING, Status.BUILDING, Status.SUBMITTED})
+    # In flight with a worker on it, or waiting out a back-off before its next attempt:
+    # the page's and /metrics' counters and the recovery sweep share these.
+    EXECUTING = Q(status__in=IN_FLIGHT, next_attempt_at=None)
+    WAITING_TO_RETRY = Q(status__in=IN_FLIGHT, next_attempt_at__isnull=False)
+
+    objects = OrderQuerySet.as_manager()
     TRANSITIONS: dict[str, frozenset[str]] = {
         Status.PENDING: frozenset({Status.ROUTING, Status.FAILED}),
         Status.ROUTING: frozenset({Status.BUILDING, Status.FAILED, Status.ROUTING}),
@@ -148,7 +174,7 @@ class Order(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.order_id} {self.amount_in} {self.token_in}->{self.token_out} {self.status}"
+        return f"{self.public_id} {self.amount_in} {self.token_in}->{self.token_out} {self.status}"
 
     @property
     def is_terminal(self) -> bool:

@@ -52,7 +52,7 @@ def dumps_event(message: dict[str, Any]) -> str:
 def order_summary(order: Order) -> dict[str, Any]:
     route = order.route or {}
     return {
-        "orderId": str(order.order_id),
+        "orderId": str(order.public_id),
         "status": order.status,
         "tokenIn": order.token_in,
         "tokenOut": order.token_out,
@@ -72,12 +72,12 @@ def order_summary(order: Order) -> dict[str, Any]:
         "updatedAt": iso_ms(order.updated_at),
         "finishedAt": iso_ms(order.finished_at),
         "lastSeq": order.last_seq,
-        "statusUrl": f"/api/orders/status/{order.order_id}",
+        "statusUrl": f"/api/orders/status/{order.public_id}",
     }
 
 
 def order_detail(order: Order, events: list[OrderEvent]) -> dict[str, Any]:
-    order_id = str(order.order_id)
+    order_id = str(order.public_id)
     return {
         **order_summary(order),
         "route": order.route,

@@ -1,6 +1,7 @@
 from django.urls import path
 
-from orders.consumers import OrderExecuteConsumer, OrderFeedConsumer, OrderStatusConsumer
+from orders.consumers.feed import OrderFeedConsumer
+from orders.consumers.order_stream import OrderExecuteConsumer, OrderStatusConsumer
 
 websocket_urlpatterns = [
     path("api/orders/execute", OrderExecuteConsumer.as_asgi()),

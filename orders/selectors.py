@@ -22,7 +22,7 @@ def order_get(*, order_id: str | uuid.UUID) -> Order | None:
     parsed = order_id if isinstance(order_id, uuid.UUID) else parse_order_id(order_id)
     if parsed is None:
         return None
-    return Order.objects.filter(order_id=parsed).first()
+    return Order.objects.filter(public_id=parsed).first()
 
 
 def order_list(
@@ -46,7 +46,7 @@ def order_events_by_public_id(*, order_id: uuid.UUID, after_seq: int = 0) -> lis
     """One query for a socket: every order has its ``pending`` event from the statement
     that created it, so no events after seq 0 means no such order."""
     return list(
-        OrderEvent.objects.filter(order__order_id=order_id, seq__gt=after_seq).order_by("seq")
+        OrderEvent.objects.filter(order__public_id=order_id, seq__gt=after_seq).order_by("seq")
     )
 
 
@@ -54,8 +54,8 @@ def order_stats(*, window_s: float = 60.0) -> dict[str, int]:
     """Counters for the live page: what runs now, what waits, what finished lately."""
     since = timezone.now() - timedelta(seconds=window_s)
     counts = Order.objects.aggregate(
-        executing=Count("id", filter=Q(status__in=Order.IN_FLIGHT, next_attempt_at=None)),
-        retrying=Count("id", filter=Q(status__in=Order.IN_FLIGHT, next_attempt_at__isnull=False)),
+        executing=Count("id", filter=Order.EXECUTING),
+        retrying=Count("id", filter=Order.WAITING_TO_RETRY),
         queued=Count("id", filter=Q(status=Order.Status.PENDING)),
         confirmed_recent=Count(
             "id", filter=Q(status=Order.Status.CONFIRMED, finished_at__gte=since)

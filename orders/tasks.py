@@ -8,22 +8,20 @@ from typing import Any
 from celery import shared_task
 from celery.signals import worker_ready
 
-from orders import services
+from orders.services.execution import order_deliver
+from orders.services.recovery import orders_recover_stuck
 
 logger = logging.getLogger(__name__)
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def execute_order(order_pk: int) -> str:
-    result = services.order_execute(order_pk=order_pk)
-    if result.retry_in is not None:
-        services.order_enqueue(order_pk=order_pk, countdown=result.retry_in)
-    return result.status
+    return order_deliver(order_pk=order_pk)
 
 
 @shared_task(ignore_result=True)
 def recover_orders() -> int:
-    return services.orders_recover_stuck().total
+    return orders_recover_stuck().total
 
 
 @worker_ready.connect

@@ -17,7 +17,8 @@ from orders import leases
 from orders.gateway import DexGateway
 from orders.models import Order
 from orders.notifications import Notifier
-from orders.services import _Execution, order_create
+from orders.services.creation import order_create
+from orders.services.execution import Execution
 
 
 class RecordingNotifier:
@@ -79,23 +80,23 @@ def make_order(recorder: Notifier) -> Callable[..., Order]:
 
 
 @pytest.fixture
-def start_delivery() -> Callable[..., _Execution]:
+def start_delivery() -> Callable[..., Execution]:
     """A delivery of an order's task that holds its lease, to drive step by step."""
 
-    def start(order: Order, *, notifier: Notifier, dex: DexGateway) -> _Execution:
+    def start(order: Order, *, notifier: Notifier, dex: DexGateway) -> Execution:
         holder = leases.new_holder()
         claimed = leases.lease_claim(order_pk=order.pk, holder=holder)
         assert claimed is not None, "the order's lease is held elsewhere"
-        return _Execution(order=claimed, holder=holder, notifier=notifier, dex=dex)
+        return Execution(order=claimed, holder=holder, notifier=notifier, dex=dex)
 
     return start
 
 
 @pytest.fixture
-def crash_delivery() -> Callable[[_Execution], None]:
+def crash_delivery() -> Callable[[Execution], None]:
     """The delivery's process died and its lease ran out: the next delivery may take over."""
 
-    def crash(execution: _Execution) -> None:
+    def crash(execution: Execution) -> None:
         expired = timezone.now() - timedelta(seconds=1)
         Order.objects.filter(pk=execution.order.pk).update(lease_until=expired)
 

@@ -13,11 +13,13 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from dex.tokens import UnknownTokenError, get_token, supported_symbols
 from dex.venues import pair_has_pool
+from orders.api.parsers import loads_strict
 from orders.models import Order
 
 MIN_SLIPPAGE_BPS = 1
@@ -205,3 +207,17 @@ def validate_order_body(data: Any) -> tuple[dict[str, Any] | None, dict[str, Any
         "slippage_bps": values["slippageBps"],
         "order_type": values["orderType"],
     }, None
+
+
+def validate_order_message(text: str | None) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """The execute socket's first message, held to the POST body's rules (and size)."""
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    if text is None:
+        return None, {"body": ["send the order as a JSON text message"]}
+    if len(text) > limit:
+        return None, {"body": [f"message larger than {limit} bytes"]}
+    try:
+        body = loads_strict(text)
+    except (ValueError, RecursionError) as exc:
+        return None, {"body": [f"not valid JSON: {exc}"]}
+    return validate_order_body(body)

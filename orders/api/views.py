@@ -14,13 +14,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from dex.tokens import UnknownTokenError, get_token
-from orders import selectors, services
+from orders import selectors
 from orders.api import schema
 from orders.api.errors import conflict
 from orders.api.serializers import OrderRequestSerializer, validate_order_body
 from orders.api.throttles import OrderSubmitThrottle
 from orders.models import Order
 from orders.payloads import order_detail, order_summary
+from orders.services.creation import IdempotencyConflictError, order_create
 
 _IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}\Z")
 
@@ -52,10 +53,10 @@ class OrderExecuteView(APIView):
             raise ValidationError(errors)
         assert fields is not None
         try:
-            order, created = services.order_create(**fields, idempotency_key=key)
-        except services.IdempotencyConflictError as exc:
+            order, created = order_create(**fields, idempotency_key=key)
+        except IdempotencyConflictError as exc:
             return conflict(str(exc), field="Idempotency-Key")
-        headers = {"Location": f"/api/orders/{order.order_id}"}
+        headers = {"Location": f"/api/orders/{order.public_id}"}
         if not created:
             headers["Idempotent-Replayed"] = "true"
         return Response(order_summary(order), status=status.HTTP_201_CREATED, headers=headers)

@@ -12,7 +12,7 @@ from decimal import Decimal
 import pytest
 
 from orders.models import Order
-from orders.services import order_create
+from orders.services.creation import order_create
 from tests.conftest import RecordingNotifier
 from tests.e2e.conftest import ROOT
 from tests.e2e.conftest import test_database_url as live_database_url

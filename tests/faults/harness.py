@@ -415,7 +415,7 @@ def post_orders(engine: LiveEngine, count: int, body: dict[str, Any] | None = No
 
 def statuses(order_ids: Iterable[str]) -> dict[str, str]:
     return dict(
-        Order.objects.filter(order_id__in=list(order_ids)).values_list("order_id", "status")
+        Order.objects.filter(public_id__in=list(order_ids)).values_list("public_id", "status")
     )
 
 
@@ -458,7 +458,7 @@ def check_story(order_id: str) -> tuple[Order, list[OrderEvent]]:
     - confirmed: the row's and the event's txHash are that attempt's transaction, with a
       fill; failed: the reason is stored.
     """
-    order = Order.objects.get(order_id=order_id)
+    order = Order.objects.get(public_id=order_id)
     events = list(OrderEvent.objects.filter(order=order).order_by("seq"))
     seqs = [event.seq for event in events]
     assert seqs == list(range(1, len(events) + 1)), (order_id, seqs)
@@ -641,22 +641,21 @@ def unsent_bytes(sock: socket.socket) -> int:
 
 def create_orders(count: int) -> list[Order]:
     """Orders stored as the API stores them, but not queued: the test publishes the tasks."""
-    from unittest import mock
-
     from orders.notifications import NullNotifier
-    from orders.services import order_create
+    from orders.services.creation import order_create
+    from orders.services.order_queue import NullOrderQueue
 
-    with mock.patch("orders.services.order_enqueue"):
-        return [
-            order_create(
-                token_in="SOL",
-                token_out="USDC",
-                amount=Decimal("1.5"),
-                slippage_bps=1000,
-                notifier=NullNotifier(),
-            )[0]
-            for _ in range(count)
-        ]
+    return [
+        order_create(
+            token_in="SOL",
+            token_out="USDC",
+            amount=Decimal("1.5"),
+            slippage_bps=1000,
+            notifier=NullNotifier(),
+            queue=NullOrderQueue(),
+        )[0]
+        for _ in range(count)
+    ]
 
 
 def publish_execute(cluster: Cluster, order_pks: Iterable[int], copies: int = 1) -> None:
@@ -680,4 +679,4 @@ def kill_pool_children(worker: Proc) -> list[int]:
 
 
 def deliveries(order_id: str) -> int:
-    return int(Order.objects.values_list("deliveries", flat=True).get(order_id=order_id))
+    return int(Order.objects.values_list("deliveries", flat=True).get(public_id=order_id))

@@ -27,6 +27,7 @@ from dex.venues import pair_has_pool
 from engine_project.asgi import application
 from orders.models import Order, OrderEvent
 from orders.notifications import NullNotifier
+from orders.services.order_queue import NullOrderQueue
 
 pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
 
@@ -269,14 +270,14 @@ def test_the_execute_socket_takes_exactly_the_valid_first_messages(case: Case) -
     event(case.why.split(",")[0])
     before = counts()
     with (
-        mock.patch("orders.services.order_enqueue"),
-        mock.patch("orders.services.default_notifier", NullNotifier),
+        mock.patch("orders.services.creation.default_order_queue", NullOrderQueue),
+        mock.patch("orders.services.creation.default_notifier", NullNotifier),
     ):
         messages, code = asyncio.run(first_message_exchange(case.frame))
     after = counts()
     if case.valid:
         assert code is None, (case, messages, code)
-        order = Order.objects.get(order_id=messages[0]["orderId"])
+        order = Order.objects.get(public_id=messages[0]["orderId"])
         assert order.status == "pending" and order.last_seq == 1
         assert after == (before[0] + 1, before[1] + 1)
     else:
@@ -296,8 +297,8 @@ def test_the_http_door_takes_exactly_the_valid_bodies(case: Case, host: int) -> 
     api.raise_request_exception = False  # a server error must be a status, not a raise
     before = counts()
     with (
-        mock.patch("orders.services.order_enqueue"),
-        mock.patch("orders.services.default_notifier", NullNotifier),
+        mock.patch("orders.services.creation.default_order_queue", NullOrderQueue),
+        mock.patch("orders.services.creation.default_notifier", NullNotifier),
     ):
         response = api.post(
             "/api/orders/execute",

@@ -74,8 +74,8 @@ def test_redis_restart_with_orders_in_flight_loses_no_order(
         )
         before = statuses(order_ids)
         sent_before = {
-            str(order.order_id): order.tx_hash
-            for order in Order.objects.filter(order_id__in=order_ids, status="submitted")
+            str(order.public_id): order.tx_hash
+            for order in Order.objects.filter(public_id__in=order_ids, status="submitted")
         }
         killed_at = timezone.now()
         redis_server.kill()
@@ -112,7 +112,7 @@ def test_redis_restart_with_orders_in_flight_loses_no_order(
     # transaction to the empty network (it holds it now), not by signing a new one.
     assert sent_before, before
     for order_id, tx_hash in sent_before.items():
-        order = Order.objects.get(order_id=order_id)
+        order = Order.objects.get(public_id=order_id)
         if order.status == "confirmed" and order.attempts == 1 and order.finished_at > killed_at:
             assert order.tx_hash == tx_hash, order_id
             assert network.transaction_count(order_id) == 1, order_id

@@ -98,7 +98,7 @@ def test_clients_that_never_read_do_not_slow_workers_or_starve_other_clients(
     # last one finished. Waves of CONCURRENCY orders, each a quote and the slowest swap,
     # with a wide margin (x3 + 5 s) for a loaded 2-core machine. A client that blocked the
     # engine would hold it until the test's 60 s deadline.
-    stored = Order.objects.filter(order_id__in=order_ids)
+    stored = Order.objects.filter(public_id__in=order_ids)
     first_created = min(order.created_at for order in stored)
     last_finished = max(order.finished_at for order in stored)
     engine_s = (last_finished - first_created).total_seconds()

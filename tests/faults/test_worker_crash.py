@@ -99,7 +99,7 @@ def test_kill_9_of_the_whole_worker_while_orders_are_submitted(
         assert stream.messages[-1]["txHash"] == order.tx_hash
     assert re.search(r"recovery: re-queued \d+ in_flight orders", second.text()), second.tail()
     assert set(final.values()) == {"confirmed"}, {
-        oid: Order.objects.get(order_id=oid).error for oid in order_ids
+        oid: Order.objects.get(public_id=oid).error for oid in order_ids
     }
 
 
@@ -114,7 +114,7 @@ def test_one_task_delivered_twice_at_once_executes_once(cluster: Cluster) -> Non
     orders = create_orders(5)
     publish_execute(cluster, [order.pk for order in orders], copies=2)
 
-    order_ids = [str(order.order_id) for order in orders]
+    order_ids = [str(order.public_id) for order in orders]
     final = wait_all_terminal(order_ids, timeout=30, cluster=cluster)
     assert set(final.values()) == {"confirmed"}, final
 
@@ -145,7 +145,7 @@ def test_kill_9_of_the_pool_children_redelivers_without_the_sweep(cluster: Clust
         "worker", concurrency=4, DEX_EXECUTE_LATENCY_MS="1500-2000", ORDER_STUCK_AFTER_S="60"
     )
     orders = create_orders(4)
-    order_ids = [str(order.order_id) for order in orders]
+    order_ids = [str(order.public_id) for order in orders]
     publish_execute(cluster, [order.pk for order in orders])
     wait_until(lambda: set(statuses(order_ids).values()) == {"submitted"}, "orders submitted", 15)
     assert kill_pool_children(worker), "no pool children to kill"
@@ -177,12 +177,12 @@ def test_an_order_that_exhausts_its_deliveries_agrees_with_the_network(cluster: 
         ORDER_STUCK_AFTER_S="60",
     )
     [order] = create_orders(1)
-    order_id = str(order.order_id)
+    order_id = str(order.public_id)
     publish_execute(cluster, [order.pk])
     for delivery in (1, 2):  # the poison: every delivery dies with its pool child
         wait_until(
             lambda delivery=delivery: (
-                statuses([order_id])[order.order_id] == "submitted"
+                statuses([order_id])[order.public_id] == "submitted"
                 and deliveries(order_id) == delivery
             ),
             f"delivery {delivery} waiting for its swap",

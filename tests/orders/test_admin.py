@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth.models import User
 
-from orders.services import order_execute
+from orders.services.execution import order_execute
 
 pytestmark = pytest.mark.django_db
 
@@ -30,13 +30,13 @@ def test_order_list_shows_filters_and_searches_by_id_and_tx_hash(
     order.refresh_from_db()
     page = admin_client.get("/admin/orders/order/").content.decode()
     assert "SOL → USDC" in page and "confirmed" in page
-    for term in (str(order.order_id), order.tx_hash, "not-a-uuid"):
+    for term in (str(order.public_id), order.tx_hash, "not-a-uuid"):
         response = admin_client.get("/admin/orders/order/", {"q": term})
         assert response.status_code == 200
     found = admin_client.get("/admin/orders/order/", {"q": order.tx_hash}).content.decode()
-    assert str(order.order_id) in found
+    assert str(order.public_id) in found
     filtered = admin_client.get("/admin/orders/order/", {"status__exact": "failed"})
-    assert str(order.order_id) not in filtered.content.decode()
+    assert str(order.public_id) not in filtered.content.decode()
 
 
 def test_order_page_is_read_only_with_the_event_timeline(admin_client, make_order):

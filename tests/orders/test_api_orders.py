@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from orders.models import Order
-from orders.services import order_transition
+from orders.services.transitions import order_transition
 
 pytestmark = pytest.mark.django_db
 
@@ -76,14 +76,14 @@ def test_an_empty_history_is_an_empty_page(api):
 
 
 def test_the_history_is_newest_first(api, make_order):
-    created = [str(make_order().order_id) for _ in range(4)]
+    created = [str(make_order().public_id) for _ in range(4)]
     payload = get_json(api, LIST_URL)
     assert payload["count"] == 4
     assert ids(payload) == created[::-1]
 
 
 def test_the_history_is_paginated(api, make_order):
-    created = [str(make_order().order_id) for _ in range(5)][::-1]
+    created = [str(make_order().public_id) for _ in range(5)][::-1]
 
     first = get_json(api, LIST_URL, pageSize=2)
     assert set(first) >= {"count", "next", "previous", "results"}
@@ -104,7 +104,7 @@ def test_the_history_is_paginated(api, make_order):
 
 
 def test_following_next_links_walks_every_order_once(api, make_order):
-    created = {str(make_order().order_id) for _ in range(7)}
+    created = {str(make_order().public_id) for _ in range(7)}
     seen: list[str] = []
     url: str | None = f"{LIST_URL}?pageSize=3"
     while url:
@@ -129,9 +129,9 @@ def test_list_filters_by_status(api, make_order, recorder):
     failed = make_order()
     assert order_transition(order=failed, to="failed", notifier=recorder, changes={"error": "x"})
 
-    assert ids(get_json(api, LIST_URL, status="routing")) == [str(routing.order_id)]
-    assert ids(get_json(api, LIST_URL, status="pending")) == [str(pending.order_id)]
-    assert ids(get_json(api, LIST_URL, status="failed")) == [str(failed.order_id)]
+    assert ids(get_json(api, LIST_URL, status="routing")) == [str(routing.public_id)]
+    assert ids(get_json(api, LIST_URL, status="pending")) == [str(pending.public_id)]
+    assert ids(get_json(api, LIST_URL, status="failed")) == [str(failed.public_id)]
     assert get_json(api, LIST_URL, status="confirmed")["count"] == 0
     assert get_json(api, LIST_URL)["count"] == 3
 
@@ -141,13 +141,13 @@ def test_list_filters_by_token_case_insensitively(api, make_order):
     bonk_sol = make_order(token_in="BONK", token_out="SOL", amount=Decimal(1000000))
     usdc_sol = make_order(token_in="USDC", token_out="SOL", amount=Decimal(100))
 
-    assert ids(get_json(api, LIST_URL, tokenIn="bonk")) == [str(bonk_sol.order_id)]
-    assert ids(get_json(api, LIST_URL, tokenIn="SOL")) == [str(sol_usdc.order_id)]
+    assert ids(get_json(api, LIST_URL, tokenIn="bonk")) == [str(bonk_sol.public_id)]
+    assert ids(get_json(api, LIST_URL, tokenIn="SOL")) == [str(sol_usdc.public_id)]
     assert ids(get_json(api, LIST_URL, tokenOut="sol")) == [
-        str(usdc_sol.order_id),
-        str(bonk_sol.order_id),
+        str(usdc_sol.public_id),
+        str(bonk_sol.public_id),
     ]
-    assert ids(get_json(api, LIST_URL, tokenIn="Usdc", tokenOut="SOL")) == [str(usdc_sol.order_id)]
+    assert ids(get_json(api, LIST_URL, tokenIn="Usdc", tokenOut="SOL")) == [str(usdc_sol.public_id)]
     assert get_json(api, LIST_URL, tokenIn="USDT")["count"] == 0
 
 
@@ -159,7 +159,7 @@ def test_filters_combine(api, make_order, recorder):
     assert order_transition(order=other, to="routing", notifier=recorder)
 
     payload = get_json(api, LIST_URL, status="routing", tokenIn="sol")
-    assert ids(payload) == [str(routing.order_id)]
+    assert ids(payload) == [str(routing.public_id)]
 
 
 @pytest.mark.parametrize(
@@ -183,7 +183,7 @@ def test_an_invalid_filter_is_a_400_naming_it(api, make_order, params, field):
 def test_list_rows_carry_the_order_fields(api, make_order):
     order = make_order(amount=Decimal("1.25"), slippage_bps=75)
     [row] = get_json(api, LIST_URL)["results"]
-    assert row["orderId"] == str(order.order_id)
+    assert row["orderId"] == str(order.public_id)
     assert row["status"] == "pending"
     assert (row["tokenIn"], row["tokenOut"]) == ("SOL", "USDC")
     assert row["amountIn"] == "1.25"
@@ -195,21 +195,21 @@ def test_list_rows_carry_the_order_fields(api, make_order):
 
 def test_an_order_comes_with_its_timeline(api, make_order):
     order = make_order()
-    payload = get_json(api, detail_url(order.order_id))
-    assert payload["orderId"] == str(order.order_id)
+    payload = get_json(api, detail_url(order.public_id))
+    assert payload["orderId"] == str(order.public_id)
     assert payload["status"] == "pending"
     assert payload["tokenIn"] == "SOL" and payload["tokenOut"] == "USDC"
     assert payload["amountIn"] == "1.5"
     [event] = payload["events"]
     assert event["seq"] == 1
     assert event["status"] == "pending"
-    assert event["orderId"] == str(order.order_id)
+    assert event["orderId"] == str(order.public_id)
     assert event["at"].endswith("Z")
 
 
 def test_the_timeline_lists_every_event_oldest_first(api, make_order, recorder):
     order = confirm(make_order(), recorder)
-    payload = get_json(api, detail_url(order.order_id))
+    payload = get_json(api, detail_url(order.public_id))
     assert payload["status"] == "confirmed"
     assert [(e["seq"], e["status"]) for e in payload["events"]] == [
         (1, "pending"),
@@ -225,8 +225,8 @@ def test_the_timeline_lists_every_event_oldest_first(api, make_order, recorder):
 
 def test_an_order_id_is_found_in_upper_case_too(api, make_order):
     order = make_order()
-    payload = get_json(api, detail_url(str(order.order_id).upper()))
-    assert payload["orderId"] == str(order.order_id)
+    payload = get_json(api, detail_url(str(order.public_id).upper()))
+    assert payload["orderId"] == str(order.public_id)
 
 
 @pytest.mark.parametrize(
@@ -253,7 +253,7 @@ def test_money_is_a_decimal_string_everywhere(api, make_order, recorder):
     make_order(token_in="BONK", token_out="USDC", amount=Decimal("399999999999.99999"))
 
     listing = api.get(LIST_URL)
-    detail = api.get(detail_url(order.order_id))
+    detail = api.get(detail_url(order.public_id))
     for response in (listing, detail):
         found = money_values(response.json())
         assert found

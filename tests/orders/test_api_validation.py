@@ -333,7 +333,7 @@ def accepted(client: APIClient, data: str) -> tuple[dict[str, Any], Order]:
     assert str(order_id) == payload["orderId"]
     assert payload["status"] == "pending"
     assert counts() == (before[0] + 1, before[1] + 1)
-    order = Order.objects.get(order_id=order_id)
+    order = Order.objects.get(public_id=order_id)
     return payload, order
 
 
@@ -417,7 +417,7 @@ def test_an_unreachable_database_is_a_503_with_retry_after_not_an_html_500(clien
     def unreachable(**_: Any) -> None:
         raise OperationalError("couldn't get a connection after 5.00 sec")
 
-    monkeypatch.setattr("orders.services.order_create", unreachable)
+    monkeypatch.setattr("orders.api.views.order_create", unreachable)
     response = client.post(URL, body(), content_type=JSON)
     assert response.status_code == 503
     assert response["Retry-After"] == "5"

@@ -16,7 +16,8 @@ from django.db import connection
 from engine_project.asgi import application
 from orders.models import Order, OrderEvent
 from orders.notifications import StreamNotifier
-from orders.services import order_execute
+from orders.services import swap_steps
+from orders.services.execution import order_execute
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -60,7 +61,7 @@ def test_a_client_that_connects_after_confirmed_gets_the_whole_story(make_order,
     order_execute(order_pk=order.pk, notifier=StreamNotifier(), dex=make_gateway())
 
     async def scenario() -> tuple[list[dict], int]:
-        communicator = await connect(f"/api/orders/status/{order.order_id}")
+        communicator = await connect(f"/api/orders/status/{order.public_id}")
         messages = await receive_all(communicator)
         return messages, communicator.close_code
 
@@ -74,7 +75,7 @@ def test_a_client_that_connects_after_confirmed_gets_the_whole_story(make_order,
         "submitted",
         "confirmed",
     ]
-    assert all(m["orderId"] == str(order.order_id) for m in messages)
+    assert all(m["orderId"] == str(order.public_id) for m in messages)
     routing, confirmed = messages[1], messages[-1]
     assert set(routing["quotes"]) == {"raydium", "meteora"} and routing["dex"]
     assert confirmed["txHash"] and confirmed["amountOut"] and confirmed["executedPrice"]
@@ -94,7 +95,7 @@ def routing_order(make_order, make_gateway, start_delivery, crash_delivery) -> R
     order = make_order()
     notifier = StreamNotifier()
     first_delivery = start_delivery(order, notifier=notifier, dex=gateway)
-    first_delivery._route()  # now routing
+    swap_steps.route(first_delivery)  # now routing
     crash_delivery(first_delivery)
     return Routing(order, notifier, gateway)
 
@@ -102,7 +103,7 @@ def routing_order(make_order, make_gateway, start_delivery, crash_delivery) -> R
 async def follow_while_finishing(routing: Routing, *, stored: int) -> list[dict]:
     """Connect, read the ``stored`` events, finish the order meanwhile, read to the close."""
     order = routing.order
-    communicator = await connect(f"/api/orders/status/{order.order_id}")
+    communicator = await connect(f"/api/orders/status/{order.public_id}")
     first = [json.loads(await communicator.receive_from(5)) for _ in range(stored)]
     # Finish the order while the client is connected; events arrive live.
     finish = asyncio.ensure_future(
@@ -202,7 +203,7 @@ def test_the_execute_socket_creates_the_order_and_streams_it(settings):
         return [created, first], 0
 
     (created, first), _ = run(scenario())
-    order = Order.objects.get(order_id=created["orderId"])
+    order = Order.objects.get(public_id=created["orderId"])
     assert order.status == Order.Status.PENDING
     assert (first["seq"], first["status"], first["orderId"]) == (1, "pending", created["orderId"])
 
@@ -237,7 +238,7 @@ def test_the_stream_socket_forwards_every_order_event(make_order, make_gateway):
         seen = []
         while len(seen) < 4:
             message = json.loads(await communicator.receive_from(5))
-            if message["orderId"] == str(order.order_id):
+            if message["orderId"] == str(order.public_id):
                 seen.append(message)
         await communicator.disconnect()
         return seen

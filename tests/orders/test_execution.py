@@ -11,7 +11,8 @@ from django.db import connection
 from dex.venues import MeteoraDex
 from orders.gateway import DexGateway
 from orders.models import Order, OrderEvent
-from orders.services import order_execute, retry_delay
+from orders.services import swap_steps
+from orders.services.execution import order_execute, retry_delay
 
 Status = Order.Status
 
@@ -54,7 +55,7 @@ def test_an_order_runs_through_every_status_to_confirmed(make_order, make_gatewa
     assert confirmed.tx_hash == order.tx_hash == order.signed_tx["signature"]
     assert confirmed.amount_out == order.amount_out
     assert order.attempts == 1 and order.error is None and order.finished_at is not None
-    assert gateway.network.transaction_count(str(order.order_id)) == 1
+    assert gateway.network.transaction_count(str(order.public_id)) == 1
 
 
 @pytest.mark.django_db
@@ -77,7 +78,7 @@ def test_transient_failures_end_failed_after_exactly_three_attempts(
     failed = events_of(order)[-1]
     assert failed.status == Status.FAILED and failed.attempt == 3
     assert "after 3 attempts" in order.error and failed.error == order.error
-    assert gateway.network.transaction_count(str(order.order_id)) == 0
+    assert gateway.network.transaction_count(str(order.public_id)) == 0
 
 
 @pytest.mark.django_db
@@ -101,7 +102,7 @@ def test_a_fill_below_the_minimum_is_a_transient_failure(
     gateway = make_gateway()
     order = make_order()
     execution = start_delivery(order, notifier=recorder, dex=gateway)
-    execution._route()
+    swap_steps.route(execution)
     # Pretend the quote was far better than the market will be at landing.
     Order.objects.filter(pk=order.pk).update(min_amount_out=Decimal(10**6))
     order.refresh_from_db()
@@ -121,21 +122,21 @@ def test_a_restarted_worker_resumes_without_sending_twice(
     gateway = make_gateway(execute_latency_s=(0.05, 0.05))
     order = make_order()
     crashed = start_delivery(order, notifier=recorder, dex=gateway)
-    crashed._route()
+    swap_steps.route(crashed)
     if crash_after != "routing":
-        crashed._build()
+        swap_steps.build(crashed)
     if crash_after == "sent-not-recorded":
         # The worker died after the network accepted the swap, before the DB knew.
         gateway.network.submit(crashed.order.signed_tx)
     if crash_after == "submitted":
-        crashed._submit()
+        swap_steps.submit(crashed)
     crash_delivery(crashed)
     # A fresh delivery picks the order up from the database.
     assert run_to_end(order, gateway, recorder) == []
     order.refresh_from_db()
     assert order.status == Status.CONFIRMED
     assert order.attempts == 1
-    assert gateway.network.transaction_count(str(order.order_id)) == 1
+    assert gateway.network.transaction_count(str(order.public_id)) == 1
     seqs = [e.seq for e in events_of(order)]
     assert seqs == list(range(1, len(seqs) + 1))
 
@@ -147,9 +148,9 @@ def test_a_transaction_the_network_forgot_is_rebroadcast_not_resigned(
     gateway = make_gateway(execute_latency_s=(0.05, 0.05))
     order = make_order()
     crashed = start_delivery(order, notifier=recorder, dex=gateway)
-    crashed._route()
-    crashed._build()
-    crashed._submit()
+    swap_steps.route(crashed)
+    swap_steps.build(crashed)
+    swap_steps.submit(crashed)
     crash_delivery(crashed)
     signature = crashed.order.signed_tx["signature"]
     redis_client.delete(f"dexnet:tx:{signature}")  # e.g. the network's store restarted
@@ -204,4 +205,4 @@ def test_two_deliveries_at_once_execute_the_order_once(make_order, make_gateway,
     events = events_of(order)
     assert [e.seq for e in events] == list(range(1, len(events) + 1))
     assert [e.status for e in events].count("confirmed") == 1
-    assert gateway.network.transaction_count(str(order.order_id)) == 1
+    assert gateway.network.transaction_count(str(order.public_id)) == 1

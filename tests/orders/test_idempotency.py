@@ -42,7 +42,7 @@ def test_the_same_key_and_body_replay_the_same_order(api):
     assert counts() == (1, 1)
 
     order = Order.objects.get()
-    assert str(order.order_id) == order_id
+    assert str(order.public_id) == order_id
     assert order.idempotency_key == "order-1"
 
 
@@ -212,7 +212,7 @@ def test_ten_simultaneous_posts_with_one_key_make_one_order(order_queue, redis_c
     assert Order.objects.count() == 1
     assert OrderEvent.objects.count() == 1
     order = Order.objects.get()
-    assert str(order.order_id) == order_ids.pop()
+    assert str(order.public_id) == order_ids.pop()
     # Queued exactly once: it will execute once.
     assert redis_client.llen(order_queue) == 1
     message = json.loads(redis_client.lindex(order_queue, 0))
@@ -231,7 +231,7 @@ def test_simultaneous_posts_with_one_key_and_two_bodies_make_one_order(order_que
     for data, (status, payload, _) in zip(bodies, results, strict=True):
         if data == winner:
             assert status == 201, payload
-            assert payload["orderId"] == str(order.order_id)
+            assert payload["orderId"] == str(order.public_id)
         else:
             assert status == 409, payload
             assert "Idempotency-Key" in payload["errors"]

@@ -14,7 +14,9 @@ from django.utils import timezone
 
 from orders import aio, leases
 from orders.models import Order
-from orders.services import _LostRace, order_execute, orders_recover_stuck
+from orders.services import swap_steps
+from orders.services.execution import LostRace, order_execute
+from orders.services.recovery import orders_recover_stuck
 
 Status = Order.Status
 
@@ -31,7 +33,7 @@ def test_a_duplicate_of_a_live_delivery_stops_at_once_and_is_not_counted(
     make_order, make_gateway, recorder, start_delivery
 ):
     order = make_order()
-    start_delivery(order, notifier=recorder, dex=make_gateway())._route()
+    swap_steps.route(start_delivery(order, notifier=recorder, dex=make_gateway()))
     result = order_execute(order_pk=order.pk, notifier=recorder, dex=make_gateway())
     order.refresh_from_db()
     assert result.status == Status.ROUTING and result.retry_in is None
@@ -45,7 +47,7 @@ def test_an_expired_lease_is_taken_over(
 ):
     order = make_order()
     crashed = start_delivery(order, notifier=recorder, dex=make_gateway())
-    crashed._route()
+    swap_steps.route(crashed)
     crash_delivery(crashed)
     order_execute(order_pk=order.pk, notifier=recorder, dex=make_gateway())
     order.refresh_from_db()
@@ -72,11 +74,11 @@ def test_a_delivery_that_lost_its_lease_cannot_move_the_order(
 ):
     order = make_order()
     slow = start_delivery(order, notifier=recorder, dex=make_gateway())
-    slow._route()
+    swap_steps.route(slow)
     crash_delivery(slow)  # it stalled past its lease...
     start_delivery(order, notifier=recorder, dex=make_gateway())  # ...and was taken over
-    with pytest.raises(_LostRace):
-        slow._build()
+    with pytest.raises(LostRace):
+        swap_steps.build(slow)
     order.refresh_from_db()
     assert order.status == Status.ROUTING and order.signed_tx is None
 
@@ -123,7 +125,7 @@ def test_the_sweep_hands_on_an_order_held_by_a_dead_process_at_once(make_order):
         lease_until=timezone.now() + timedelta(minutes=5),
     )
     report = orders_recover_stuck()
-    assert report.requeued_in_flight == [str(order.order_id)]
+    assert report.requeued_in_flight == [str(order.public_id)]
 
 
 @pytest.mark.django_db

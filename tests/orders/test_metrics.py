@@ -9,7 +9,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from orders.models import Order
 from orders.notifications import dropped_counter_key
-from orders.services import order_execute
+from orders.services.execution import order_execute
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,9 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from orders.models import Order
-from orders.services import order_execute, orders_recover_stuck
+from orders.services import swap_steps
+from orders.services.execution import order_execute
+from orders.services.recovery import orders_recover_stuck
 
 pytestmark = pytest.mark.django_db
 
@@ -27,20 +29,20 @@ def test_only_orders_nobody_works_on_are_requeued(
     age(stuck_pending, 120)
     stuck_building = make_order()
     execution = start_delivery(stuck_building, notifier=recorder, dex=make_gateway())
-    execution._route()
-    execution._build()
+    swap_steps.route(execution)
+    swap_steps.build(execution)
     crash_delivery(execution)
     live = make_order()
-    start_delivery(live, notifier=recorder, dex=make_gateway())._route()  # its lease holds
+    swap_steps.route(start_delivery(live, notifier=recorder, dex=make_gateway()))  # its lease holds
     finished = make_order()
     order_execute(order_pk=finished.pk, notifier=recorder, dex=make_gateway())
     age(finished, 120)
 
     report = orders_recover_stuck(stuck_after_s=30)
 
-    assert report.requeued_pending == [str(stuck_pending.order_id)]
-    assert report.requeued_in_flight == [str(stuck_building.order_id)]
-    assert str(fresh.order_id) not in report.requeued_pending
+    assert report.requeued_pending == [str(stuck_pending.public_id)]
+    assert report.requeued_in_flight == [str(stuck_building.public_id)]
+    assert str(fresh.public_id) not in report.requeued_pending
     assert report.total == 2
     # Queued once per interval, not at every sweep.
     assert orders_recover_stuck(stuck_after_s=30).total == 0
@@ -54,7 +56,7 @@ def test_a_retry_whose_message_was_lost_is_requeued(make_order, recorder):
         updated_at=timezone.now() - timedelta(seconds=120),
     )
     report = orders_recover_stuck(stuck_after_s=30)
-    assert report.requeued_retries == [str(order.order_id)]
+    assert report.requeued_retries == [str(order.public_id)]
     assert report.requeued_in_flight == []
 
 
@@ -63,5 +65,5 @@ def test_the_operator_command_lists_what_it_requeued(make_order):
     age(order, 120)
     out = StringIO()
     call_command("recover_orders", "--stuck-after", "30", stdout=out)
-    assert str(order.order_id) in out.getvalue()
+    assert str(order.public_id) in out.getvalue()
     assert "1 orders re-queued" in out.getvalue()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from orders.models import Order, OrderEvent
-from orders.services import IllegalTransitionError, order_transition
+from orders.services.transitions import IllegalTransitionError, order_transition
 
 pytestmark = pytest.mark.django_db
 Status = Order.Status
@@ -29,9 +29,12 @@ def test_pending_reaches_the_channel_layer_before_the_task_is_queued(
         def publish(self, message, *, wait=False):
             steps.append(f"publish {message['status']} wait={wait}")
 
-    monkeypatch.setattr("orders.services.order_enqueue", lambda **_: steps.append("enqueue"))
+    class Queue:
+        def enqueue(self, *, order_pk, countdown=None):
+            steps.append("enqueue")
+
     with django_capture_on_commit_callbacks(execute=True):
-        make_order(notifier=Recorder())
+        make_order(notifier=Recorder(), queue=Queue())
     assert steps == ["publish pending wait=True", "enqueue"]
 
 

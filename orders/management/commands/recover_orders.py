@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from orders import services
+from orders.services.recovery import orders_recover_stuck
 
 
 class Command(BaseCommand):
@@ -24,7 +24,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        report = services.orders_recover_stuck(stuck_after_s=options["stuck_after"])
+        report = orders_recover_stuck(stuck_after_s=options["stuck_after"])
         for label, ids in (
             ("pending", report.requeued_pending),
             ("in flight", report.requeued_in_flight),
