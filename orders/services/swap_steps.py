@@ -11,7 +11,7 @@ import json
 import logging
 import time
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 from django.conf import settings
 from django.utils import timezone
@@ -26,14 +26,29 @@ from dex.network import TxStatus
 from dex.router import find_best_route
 from dex.tokens import get_token
 from orders import aio
+from orders.gateway import DexGateway
 from orders.models import Order
-
-if TYPE_CHECKING:
-    from orders.services.execution import Execution
 
 logger = logging.getLogger(__name__)
 
 Status = Order.Status
+
+
+class Execution(Protocol):
+    """What a step needs from the delivery running it (``execution.Execution``)."""
+
+    order: Order
+    dex: DexGateway
+    pending_dex_ms: float
+
+    @property
+    def log_extra(self) -> dict[str, str]: ...
+
+    def move(self, to: str, **kwargs: Any) -> None: ...
+
+    def keep_lease(self) -> None: ...
+
+    def pause(self, seconds: float) -> None: ...
 
 
 def route(execution: Execution) -> None:
