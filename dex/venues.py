@@ -207,3 +207,8 @@ def pair_has_pool(token_in: str, token_out: str) -> bool:
         _find_pool(pools, token_in, token_out) is not None
         for pools in (RAYDIUM_POOLS, METEORA_POOLS)
     )
+
+
+def token_trades(symbol: str) -> bool:
+    """Whether any DEX has a pool with ``symbol`` on one side."""
+    return any(symbol in (spec.base, spec.quote) for spec in (*RAYDIUM_POOLS, *METEORA_POOLS))

@@ -51,17 +51,22 @@ def submit_quota_take(*, client: str) -> float | None:
     If Redis cannot be reached the submission is allowed: the quota guards the engine,
     it must not stop trading.
     """
-    limit, period = parse_rate(settings.ORDER_SUBMIT_RATE)
+    return quota_take(counter="order_submit", client=client, rate=settings.ORDER_SUBMIT_RATE)
+
+
+def quota_take(*, counter: str, client: str, rate: str) -> float | None:
+    """Count one request on ``counter`` for ``client`` against ``rate`` (fixed window)."""
+    limit, period = parse_rate(rate)
     now = time.time()
     window = int(now // period)
-    key = f"engine:throttle:order_submit:{client}:{window}"
+    key = f"engine:throttle:{counter}:{client}:{window}"
     try:
         pipe = _redis().pipeline()
         pipe.incr(key)
         pipe.expire(key, period + 1)
         count = cast(int, pipe.execute()[0])
     except Exception:
-        logger.warning("order quota unavailable; letting the submission through", exc_info=True)
+        logger.warning("%s quota unavailable; letting the request through", counter, exc_info=True)
         return None
     if count <= limit:
         return None

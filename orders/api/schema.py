@@ -39,6 +39,43 @@ class RouteSchema(serializers.Serializer):
     )
 
 
+class RouteLegSchema(serializers.Serializer):
+    dex = serializers.CharField()
+    pool = serializers.CharField()
+    percent = serializers.IntegerField(help_text="share of the order's input through this pool")
+    inputToken = serializers.CharField()
+    outputToken = serializers.CharField()
+    inAmount = serializers.CharField(help_text=MONEY_HELP)
+    outAmount = serializers.CharField(help_text=MONEY_HELP)
+    feeAmount = serializers.CharField(help_text=MONEY_HELP)
+    feeToken = serializers.CharField()
+
+
+class QuoteAnswerSchema(serializers.Serializer):
+    tokenIn = serializers.CharField()
+    tokenOut = serializers.CharField()
+    inAmount = serializers.CharField(help_text=MONEY_HELP)
+    outAmount = serializers.CharField(help_text=MONEY_HELP)
+    price = serializers.CharField(help_text="outAmount / inAmount: the executable price")
+    minOutAmount = serializers.CharField(help_text="outAmount less the slippage tolerance")
+    slippageBps = serializers.IntegerField()
+    quotes = serializers.DictField(
+        child=QuoteSchema(), help_text="each DEX's single-pool quote, or {error}"
+    )
+    routePlan = RouteLegSchema(many=True)
+    reason = serializers.CharField(help_text="why this route won, with both outputs")
+    wrappedSol = serializers.CharField(allow_null=True)
+
+
+class TokenSchema(serializers.Serializer):
+    symbol = serializers.CharField()
+    decimals = serializers.IntegerField()
+    mint = serializers.CharField()
+    native = serializers.BooleanField(help_text="SOL: routed as wrapped SOL (wSOL)")
+    maxAmount = serializers.CharField(help_text="the most one order may sell")
+    trading = serializers.BooleanField(help_text="false while no DEX has a pool for it")
+
+
 class OrderEventSchema(serializers.Serializer):
     orderId = serializers.UUIDField()
     seq = serializers.IntegerField(help_text="1, 2, 3… per order: no gaps, no repeats")
@@ -140,6 +177,7 @@ BAD_ORDER = OpenApiResponse(
         ),
     ],
 )
+TOO_MANY = OpenApiResponse(FieldErrorsSchema, description="too many requests; see Retry-After")
 EXECUTE_RESPONSES = {
     201: OpenApiResponse(OrderSummarySchema, description="stored and queued"),
     400: BAD_ORDER,

@@ -13,21 +13,18 @@ import time
 from decimal import Decimal
 from typing import Any, Protocol
 
-from django.conf import settings
 from django.utils import timezone
 
 from dex.errors import (
     InsufficientLiquidityError,
-    QuoteTimeoutError,
     SlippageExceededError,
     TransactionLostError,
 )
 from dex.network import TxStatus
-from dex.router import find_best_route
 from dex.tokens import get_token
-from orders import aio
 from orders.gateway import DexGateway
 from orders.models import Order
+from orders.quoting import route_now, wrap_note
 
 logger = logging.getLogger(__name__)
 
@@ -61,38 +58,24 @@ def route(execution: Execution) -> None:
     execution.keep_lease()
     attempt = order.attempts + 1
     started = time.time()
-    try:
-        best = aio.run(
-            find_best_route(
-                list(execution.dex.venues.values()),
-                token_in=order.token_in,
-                token_out=order.token_out,
-                amount=order.amount_in.quantize(get_token(order.token_in).unit),
-            ),
-            timeout=settings.DEX_QUOTE_TIMEOUT_S,
-        )
-    except TimeoutError:
-        raise QuoteTimeoutError(f"no quote within {settings.DEX_QUOTE_TIMEOUT_S:g} s") from None
+    best = route_now(
+        dex=execution.dex,
+        token_in=order.token_in,
+        token_out=order.token_out,
+        amount=order.amount_in.quantize(get_token(order.token_in).unit),
+    )
     quote_ms = (time.time() - started) * 1000
     chosen = best.chosen
     min_out = chosen.min_out(order.slippage_bps)
     quotes = best.quotes_dict(slippage_bps=order.slippage_bps)
-    token_in = get_token(order.token_in)
-    token_out = get_token(order.token_out)
-    path = f"{token_in.route_symbol} -> {token_out.route_symbol}"
-    wrap_note = (
-        "SOL is native; wrapped to wSOL for the swap"
-        if token_in.native
-        else "received as wSOL, unwrapped to SOL"
-        if token_out.native
-        else None
-    )
+    path = f"{get_token(order.token_in).route_symbol} -> {get_token(order.token_out).route_symbol}"
+    wrapped = wrap_note(order.token_in, order.token_out)
     route_record = {
         "dex": chosen.dex,
         "pool": chosen.pool,
         "reason": best.reason,
         "path": path,
-        "wrappedSol": wrap_note,
+        "wrappedSol": wrapped,
         "quotes": quotes,
         "minAmountOut": str(min_out),
     }
@@ -123,7 +106,7 @@ def route(execution: Execution) -> None:
                 "reason": best.reason,
                 "pool": chosen.pool,
                 "path": path,
-                "wrappedSol": wrap_note,
+                "wrappedSol": wrapped,
                 "minAmountOut": str(min_out),
                 "quoteStartedAt": started,
                 "quoteMs": round(quote_ms, 3),
