@@ -1,6 +1,6 @@
 # Everything runs from the virtualenv in .venv, created on first use from requirements*.txt,
 # so `make run` and `make test` work on a fresh clone with only python3.11 installed.
-# PostgreSQL and Redis: DATABASE_URL / REDIS_URL if set, else embedded ones (scripts/stack.py).
+# PostgreSQL and Redis: DATABASE_URL / REDIS_URL if set, else embedded ones (launcher/).
 
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -36,10 +36,10 @@ $(STAMP): requirements.txt requirements-dev.txt
 	@touch $@
 
 run: $(STAMP)
-	$(PY) scripts/stack.py run
+	$(PY) -m launcher run
 
 test: $(STAMP)
-	$(PY) scripts/stack.py test $(ARGS)
+	$(PY) -m launcher test $(ARGS)
 
 lint: $(STAMP)
 	$(RUFF) check .
@@ -51,7 +51,7 @@ format: $(STAMP)
 	$(RUFF) check --fix .
 
 superuser: $(STAMP)
-	$(PY) scripts/stack.py manage createsuperuser
+	$(PY) -m launcher manage createsuperuser
 
 bench: $(STAMP)
 	$(PY) -m bench $(ARGS)

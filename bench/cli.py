@@ -27,7 +27,8 @@ from bench.scenarios import (
     run_plan,
     sweep_plan,
 )
-from bench.services import ROOT, BenchServices
+from bench.services import BenchServices
+from launcher.paths import ROOT
 
 RESULTS = ROOT / "bench" / "results"
 

@@ -6,13 +6,10 @@ on a second machine; they share PostgreSQL, Redis and a queue named for this run
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
-import sys
 import threading
 import time
 import urllib.error
@@ -20,7 +17,9 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.services import ROOT, BenchServices
+from bench.services import BenchServices
+from launcher.commands import web_command, worker_command
+from launcher.processes import free_port, spawn_group, stop_groups
 
 START_TIMEOUT_S = 90.0
 STOP_GRACE_S = 30.0
@@ -59,12 +58,6 @@ class EngineKnobs:
         return values
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 class SpawnedEngine:
     """Start with ``start()``, stop with ``stop()``; logs go to ``logs_dir``."""
 
@@ -86,7 +79,6 @@ class SpawnedEngine:
             "ORDER_QUEUE": self.queue,
             "PYTHONUNBUFFERED": "1",
         }
-        self._die_with_parent = services.die_with_parent
 
     @property
     def web_pid(self) -> int:
@@ -100,16 +92,8 @@ class SpawnedEngine:
     def _spawn(self, name: str, argv: list[str]) -> subprocess.Popen[bytes]:
         self.logs_dir.mkdir(parents=True, exist_ok=True)
         with (self.logs_dir / f"{name}.log").open("wb") as log:
-            return subprocess.Popen(
-                argv,
-                cwd=ROOT,
-                env=self._env,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # stop() can signal the whole group
-                preexec_fn=self._die_with_parent,
-            )
+            # Its own group, so stop() reaches its children; it dies with us.
+            return spawn_group(argv, env=self._env, output=log)
 
     def start(self) -> None:
         try:
@@ -119,25 +103,15 @@ class SpawnedEngine:
             raise
 
     def _start(self) -> None:
-        python = sys.executable
-        self.web = self._spawn(
-            "web",
-            [
-                python,
-                "-m",
-                "daphne",
-                "-b",
-                "127.0.0.1",
-                "-p",
-                str(self.port),
-                "engine_project.asgi:application",
-            ],
-        )
+        self.web = self._spawn("web", web_command(port=self.port, bind="127.0.0.1"))
         for index in range(1, self.knobs.workers + 1):
-            argv = [python, "-m", "celery", "-A", "engine_project", "worker"]
-            argv += ["--concurrency", str(self.knobs.concurrency), "-Q", self.queue]
-            argv += ["-n", f"bench{index}-{self.port}@%h", "--without-gossip", "--without-mingle"]
-            argv += ["-l", self.knobs.log_level]
+            argv = worker_command(
+                concurrency=self.knobs.concurrency,
+                queue=self.queue,
+                node_name=f"bench{index}-{self.port}@%h",
+                log_level=self.knobs.log_level,
+                alone=True,
+            )
             self.workers.append(self._spawn(f"worker{index}", argv))
         self._wait_ready()
 
@@ -180,14 +154,4 @@ class SpawnedEngine:
 
     def _stop(self) -> None:
         processes = [proc for proc in [self.web, *self.workers] if proc is not None]
-        for proc in processes:
-            if proc.poll() is None:
-                with contextlib.suppress(ProcessLookupError):
-                    proc.terminate()
-        deadline = time.monotonic() + STOP_GRACE_S
-        for proc in processes:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.wait(max(0.1, deadline - time.monotonic()))
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(proc.pid, signal.SIGKILL)  # also pool children left behind
-            proc.wait()
+        stop_groups(processes, grace_s=STOP_GRACE_S)

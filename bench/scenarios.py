@@ -17,7 +17,8 @@ from bench.cpu import CpuProbe
 from bench.engine import EngineKnobs, SpawnedEngine
 from bench.load import Driver, RunRecord
 from bench.profile import Profiler, summarize
-from bench.services import ROOT, BenchServices, postmaster_pid, redis_cpu_seconds
+from bench.services import BenchServices, postmaster_pid, redis_cpu_seconds
+from launcher.paths import ROOT
 
 SCENARIOS = ("mission", "burst", "engine")
 # Not part of the default run: latency against offered load at zero DEX latency.

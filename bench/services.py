@@ -1,4 +1,4 @@
-"""PostgreSQL and Redis for spawned engines, reusing ``scripts/stack.py``.
+"""PostgreSQL and Redis for spawned engines, from the launcher (``launcher.services``).
 
 The bench keeps to a database of its own (``engine_bench``) so it can empty the tables
 before each scenario: leftover unfinished orders would otherwise be picked up by the
@@ -9,49 +9,23 @@ so a shared one would mix other engines' events (and CPU) into the figures.
 
 from __future__ import annotations
 
-import contextlib
-import importlib.util
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
-from pathlib import Path
-from types import ModuleType
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import redis
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def load_stack() -> ModuleType:
-    """scripts/stack.py as a module (it is a script, not a package)."""
-    spec = importlib.util.spec_from_file_location("engine_stack", ROOT / "scripts" / "stack.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from launcher.paths import MANAGE_PY, ROOT, RUN_DIR
+from launcher.postgres import ensure_database
+from launcher.services import Services
 
 
 def with_database(url: str, name: str) -> str:
     """The same server URL with another database name."""
     parts = urlsplit(url)
     return urlunsplit(parts._replace(path=f"/{name}"))
-
-
-@contextlib.contextmanager
-def _environ(**values: str) -> Iterator[None]:
-    saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 class BenchServices:
@@ -63,16 +37,16 @@ class BenchServices:
     """
 
     def __init__(self, *, database_url: str, redis_url: str, database_name: str) -> None:
-        self._stack = load_stack()
-        # stack.py's embedded PostgreSQL, in a directory and database of our own.
-        self._stack.PG_DIR = self._stack.RUN_DIR / "bench-pg"
-        # Its own Redis directory too: `make run` may be going with its log in .run/redis.
-        self._stack.REDIS_DIR = self._stack.RUN_DIR / "bench-redis"
-        self._stack.DB_NAME = database_name
-        self._services = self._stack.Services()
-        # Empty values make stack.py start embedded servers (pgserver, redis-server).
-        with _environ(DATABASE_URL=database_url, REDIS_URL=redis_url):
-            self._services.start()
+        # Empty URLs start embedded servers, in directories and a database of our own:
+        # `make run` may be going with its data in .run/pg and .run/redis.
+        self._services = Services(
+            database_url=database_url,
+            redis_url=redis_url,
+            pg_dir=RUN_DIR / "bench-pg",
+            redis_dir=RUN_DIR / "bench-redis",
+            database=database_name,
+        )
+        self._services.start()
         self.private_database = not database_url
         self.private_redis = not redis_url
         self.database_name = database_name
@@ -81,18 +55,16 @@ class BenchServices:
         self.database_note: str = self._services.database_note
         self.redis_note: str = self._services.redis_note
         try:
-            self._stack._ensure_database(self.database_url, 15.0)
+            ensure_database(self.database_url, 15.0)
         except BaseException:
             self._services.stop()  # not left running: close() is never reached
             raise
-        # Children die with us even if we are SIGKILLed (prctl PDEATHSIG).
-        self.die_with_parent = self._stack._die_with_parent
 
     def migrate(self) -> None:
         env = {**os.environ, "DATABASE_URL": self.database_url, "REDIS_URL": self.redis_url}
         env["DJANGO_SETTINGS_MODULE"] = "engine_project.settings"
         subprocess.run(
-            [sys.executable, str(ROOT / "manage.py"), "migrate", "--noinput", "-v", "0"],
+            [sys.executable, str(MANAGE_PY), "migrate", "--noinput", "-v", "0"],
             env=env,
             cwd=ROOT,
             check=True,

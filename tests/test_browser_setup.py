@@ -1,4 +1,4 @@
-"""How `make test` finds or provides its Chromium (scripts/browser.py), without a browser.
+"""How `make test` finds or provides its Chromium (launcher/browser.py), without a browser.
 
 Pure: PATH, the Playwright cache and apt-get/sudo are stub files under tmp_path, and the
 effective uid is patched. Nothing here runs the real apt-get or sudo, or starts a browser.
@@ -6,30 +6,17 @@ effective uid is patched. Nothing here runs the real apt-get or sudo, or starts 
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import stat
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "browser.py"
+from launcher import browser
+
 # For the stubs' own commands (touch, chmod, true, env): PATH itself points at tmp_path.
 STUB_PATH = "/usr/local/bin:/usr/bin:/bin"
-
-
-def load_browser() -> ModuleType:
-    """scripts/browser.py as a module (scripts/ is not a package)."""
-    spec = importlib.util.spec_from_file_location("engine_browser_under_test", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-browser = load_browser()
 
 
 def stub(path: Path, body: str = "exit 0") -> Path:

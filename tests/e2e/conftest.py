@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -21,13 +18,10 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
+from launcher.commands import web_command, worker_command
+from launcher.processes import free_port, spawn_group, stop_groups
+
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def test_database_url() -> str:
@@ -86,18 +80,6 @@ def _wait_for(predicate: Any, what: str, processes: list[subprocess.Popen], time
     raise RuntimeError(f"timed out waiting for {what}")
 
 
-def _stop(processes: list[subprocess.Popen]) -> None:
-    for process in processes:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-    for process in processes:
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
 @pytest.fixture(scope="session")
 def live_engine(
     django_db_setup: None, django_db_blocker: Any, tmp_path_factory: pytest.TempPathFactory
@@ -122,43 +104,11 @@ def live_engine(
     worker_log = logs / "worker.log"
     web_log = (logs / "web.log").open("wb")  # closed in the finally below
     worker_out = worker_log.open("wb")
-    web = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "daphne",
-            "-b",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            "engine_project.asgi:application",
-        ],
-        cwd=ROOT,
+    web = spawn_group(web_command(port=port, bind="127.0.0.1"), env=env, output=web_log)
+    worker = spawn_group(
+        worker_command(concurrency=10, node_name=f"e2e-{os.getpid()}@%h", alone=True),
         env=env,
-        stdout=web_log,
-        stderr=subprocess.STDOUT,
-    )
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "engine_project",
-            "worker",
-            "--concurrency",
-            "10",
-            "-n",
-            f"e2e-{os.getpid()}@%h",
-            "--without-gossip",
-            "--without-mingle",
-            "-l",
-            "INFO",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=worker_out,
-        stderr=subprocess.STDOUT,
+        output=worker_out,
     )
     processes = [web, worker]
     base_url = f"http://127.0.0.1:{port}"
@@ -175,6 +125,6 @@ def live_engine(
         _wait_for(lambda: b" ready." in worker_log.read_bytes(), "the worker", processes, 60)
         yield LiveEngine(base_url, f"ws://127.0.0.1:{port}", env, logs)
     finally:
-        _stop(processes)
+        stop_groups(processes, grace_s=20)
         web_log.close()
         worker_out.close()

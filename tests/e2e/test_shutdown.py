@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import time
 from decimal import Decimal
 
 import pytest
 
+from launcher.commands import worker_command
+from launcher.processes import spawn_group
 from orders.models import Order
 from orders.services.creation import order_create
 from tests.conftest import RecordingNotifier
-from tests.e2e.conftest import ROOT
 from tests.e2e.conftest import test_database_url as live_database_url
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -33,12 +32,11 @@ def test_sigterm_lets_in_flight_orders_finish(tmp_path, settings):
     }
     log = tmp_path / "worker.log"
     with log.open("wb") as out:
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "engine_project", "worker",
-             "--concurrency", "4", "-n", f"shutdown-{os.getpid()}@%h", "-l", "INFO",
-             "--without-gossip", "--without-mingle"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
+        worker = spawn_group(
+            worker_command(concurrency=4, node_name=f"shutdown-{os.getpid()}@%h", alone=True),
+            env=env,
+            output=out,
+        )
         try:
             deadline = time.monotonic() + 60
             while b" ready." not in log.read_bytes():

@@ -13,11 +13,9 @@ import contextlib
 import itertools
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 import urllib.request
@@ -33,8 +31,10 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from dex.network import MockNetwork
+from launcher.commands import web_command, worker_command
+from launcher.processes import free_port, spawn_group
 from orders.models import Order, OrderEvent
-from tests.e2e.conftest import LiveEngine, free_port
+from tests.e2e.conftest import LiveEngine
 
 ROOT = Path(__file__).resolve().parents[2]
 TERMINAL = {"confirmed", "failed"}
@@ -118,23 +118,11 @@ class Proc:
             self.popen.wait(timeout=5)
 
 
-# If pytest itself is killed, its servers must not outlive it: setpriv (util-linux) makes
-# the kernel send SIGTERM to each child when the test process dies.
-_DIE_WITH_PARENT = ["setpriv", "--pdeathsig", "TERM", "--"] if shutil.which("setpriv") else []
-
-
 def spawn(name: str, args: list[str], env: dict[str, str], logs: Path) -> Proc:
+    """A process leading its own group (killpg reaches every child) that dies with pytest."""
     log = logs / f"{name}.log"
     with log.open("ab") as out:  # the child keeps its own descriptor
-        popen = subprocess.Popen(
-            [*_DIE_WITH_PARENT, *args],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,  # its own process group: killpg reaches every child
-        )
+        popen = spawn_group(args, env=env, output=out)
     return Proc(name, popen, log)
 
 
@@ -324,8 +312,7 @@ class Cluster:
     def start_web(self, *, wait: bool = True, **overrides: str) -> LiveEngine:
         port = free_port()
         env = self.env(**overrides)
-        args = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port)]
-        proc = spawn("web", [*args, "engine_project.asgi:application"], env, self.logs)
+        proc = spawn("web", web_command(port=port, bind="127.0.0.1"), env, self.logs)
         engine = LiveEngine(f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}", env, self.logs)
 
         def up() -> bool:
@@ -354,13 +341,14 @@ class Cluster:
         """A Celery worker; with ``host`` it runs under that host name (its own UTS namespace),
         as a worker on another machine would."""
         env = self.env(ORDER_CONCURRENCY=str(concurrency), **overrides)
-        args = [sys.executable, "-m", "celery", "-A", "engine_project", "worker"]
+        args = worker_command(
+            concurrency=concurrency,
+            node_name=f"{name}-{os.getpid()}@%h",
+            beat_schedule=str(self.logs / f"{name}-beat-schedule") if beat else None,
+            alone=True,
+        )
         if host is not None:
             args = ["unshare", "--uts", "sh", "-c", f'hostname {host} && exec "$@"', "sh", *args]
-        args += ["--concurrency", str(concurrency), "-n", f"{name}-{os.getpid()}@%h"]
-        args += ["--without-gossip", "--without-mingle", "-l", "INFO"]
-        if beat:
-            args += ["--beat", "--schedule", str(self.logs / f"{name}-beat-schedule")]
         proc = spawn(name, args, env, self.logs)
         proc.ready = lambda: " ready." in proc.text()
         self.processes.append(proc)

@@ -1,8 +1,9 @@
 """Find or provide the Chromium that tests/e2e/test_page.py drives: behind `make test`.
 
 The browser tests need a real Chromium or Chrome, and `make test` promises to work on a
-fresh machine, so `stack.py test` calls `ensure_browser()` before anything starts and puts
-the path it returns into pytest's environment as CHROMIUM_PATH. In this order:
+fresh machine, so `make test` (``launcher.cli``) calls `ensure_browser()` before
+anything starts and puts the path it returns into pytest's environment as
+CHROMIUM_PATH. In this order:
 
 1. CHROMIUM_PATH, if set (a path, or a name looked up on PATH); it must be executable,
    since a browser asked for by name must not be replaced by another one silently;
@@ -18,8 +19,8 @@ the path it returns into pytest's environment as CHROMIUM_PATH. In this order:
 `playwright install` is deliberately not used: it downloads from Playwright's CDN, which
 machines that only reach the package registries (PyPI, Debian, npm) cannot reach.
 
-This file is loaded by path (scripts/ is not a package) and needs only the standard library
-(plus playwright itself, only for PLAYWRIGHT_BROWSERS_PATH=0).
+It needs only the standard library (plus playwright itself, only for
+PLAYWRIGHT_BROWSERS_PATH=0).
 """
 
 from __future__ import annotations
@@ -27,16 +28,15 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
+
+from launcher.apt import AptError, apt_install, installer
 
 # Debian and most distributions name it chromium; Ubuntu's older packages chromium-browser;
 # Google's packages install google-chrome(-stable); `chrome` covers hand-made symlinks.
 BROWSER_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
 DEBIAN_PACKAGE = "chromium"
-# apt-get may wait this long for another apt or unattended-upgrades to let go of its lock.
-APT_LOCK_TIMEOUT_S = 120
 WHAT_TO_INSTALL = (
     "install Chromium (Debian/Ubuntu: `sudo apt-get install chromium`) or Chrome, "
     "or set CHROMIUM_PATH to one"
@@ -44,7 +44,7 @@ WHAT_TO_INSTALL = (
 
 
 class BrowserError(RuntimeError):
-    """No usable browser and none could be installed: printed as one line by stack.py."""
+    """No usable browser and none could be installed: printed as one line by the launcher."""
 
 
 def _is_executable(path: Path) -> bool:
@@ -108,62 +108,12 @@ def find_browser() -> str | None:
     return find_playwright_chromium()
 
 
-def privilege_prefix() -> list[str] | None:
-    """How to run apt-get as root: [] if we are root, sudo -n if that works without a
-    password (never prompt: `make test` may run without a terminal), else None."""
-    if os.geteuid() == 0:
-        return []
-    sudo = shutil.which("sudo")
-    if sudo is None:
-        return None
-    try:
-        allowed = subprocess.run(
-            [sudo, "-n", "true"],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            timeout=10,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return [sudo, "-n"] if allowed.returncode == 0 else None
-
-
-def _last_line(output: str) -> str:
-    lines = [line.strip() for line in output.splitlines() if line.strip()]
-    return lines[-1] if lines else "no output"
-
-
 def install_debian_chromium(prefix: list[str], apt_get: str) -> str:
-    """apt-get update, then apt-get install -y chromium; returns the installed browser.
-
-    Non-interactive (no stdin, DEBIAN_FRONTEND=noninteractive). apt's output is kept and
-    only its last line is shown, on failure, so `make test` prints one line about this.
-    """
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    # sudo resets the environment: pass on the one variable apt needs.
-    runner = [*prefix, "env", "DEBIAN_FRONTEND=noninteractive"] if prefix else []
-    apt = [*runner, apt_get, "-o", f"DPkg::Lock::Timeout={APT_LOCK_TIMEOUT_S}", "-q"]
-    steps = (
-        ("apt-get update", [*apt, "update"]),
-        (f"apt-get install {DEBIAN_PACKAGE}", [*apt, "-y", "install", DEBIAN_PACKAGE]),
-    )
-    for what, argv in steps:
-        done = subprocess.run(
-            argv,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            check=False,
-        )
-        if done.returncode != 0:
-            raise BrowserError(
-                f"{what} failed (exit {done.returncode}: {_last_line(done.stdout)}); "
-                + WHAT_TO_INSTALL
-            )
+    """apt-get install Debian's chromium; returns the installed browser."""
+    try:
+        apt_install(DEBIAN_PACKAGE, prefix=prefix, apt_get=apt_get)
+    except AptError as exc:
+        raise BrowserError(f"{exc}; {WHAT_TO_INSTALL}") from None
     found = shutil.which(DEBIAN_PACKAGE) or shutil.which(DEBIAN_PACKAGE, path="/usr/bin")
     if found is None:
         raise BrowserError(f"apt-get installed {DEBIAN_PACKAGE} but no chromium appeared")
@@ -179,13 +129,12 @@ def ensure_browser(log: Callable[[str], None]) -> str:
     found = find_browser()
     if found is not None:
         return found
-    apt_get = shutil.which("apt-get")
-    prefix = privilege_prefix() if apt_get is not None else None
-    if apt_get is None or prefix is None:
-        why = "no apt-get here" if apt_get is None else "not root and `sudo -n` is not allowed"
+    can_install = installer()
+    if isinstance(can_install, str):
         raise BrowserError(
-            f"no Chromium or Chrome for the browser tests ({why}): {WHAT_TO_INSTALL}"
+            f"no Chromium or Chrome for the browser tests ({can_install}): {WHAT_TO_INSTALL}"
         )
+    apt_get, prefix = can_install
     how = "apt-get" if not prefix else "sudo apt-get"
     log(
         f"no Chromium found: installing Debian's {DEBIAN_PACKAGE} for the browser tests "

@@ -1,0 +1,73 @@
+"""The engine's process command lines, spelled once.
+
+`make run`, the bench and the tests start these with the virtualenv's Python
+(``python -m daphne …``); the Procfile, render.yaml, docker-compose.yml and the
+Dockerfile name the same programs with the same arguments (``deployed()``), and
+tests/test_deployment.py keeps those files in step with this module.
+"""
+
+from __future__ import annotations
+
+import sys
+
+ASGI_APPLICATION = "engine_project.asgi:application"
+CELERY_APP = "engine_project"
+
+
+def _program(name: str, python: str | None) -> list[str]:
+    """``python -m name`` for a process we start; the bare program in deployment files."""
+    return [python, "-m", name] if python else [name]
+
+
+def web_command(
+    *, port: int | str, bind: str = "0.0.0.0", python: str | None = sys.executable
+) -> list[str]:
+    """daphne serves HTTP and the WebSockets on one port."""
+    return [*_program("daphne", python), "-b", bind, "-p", str(port), ASGI_APPLICATION]
+
+
+def worker_command(
+    *,
+    concurrency: int | None = None,
+    node_name: str | None = None,
+    queue: str | None = None,
+    beat_schedule: str | None = None,
+    log_level: str = "INFO",
+    alone: bool = False,
+    python: str | None = sys.executable,
+) -> list[str]:
+    """A Celery worker; ``beat_schedule`` embeds beat (one machine only); ``alone`` skips
+    the start-up chatter with other workers (gossip, mingle) that a private test or bench
+    worker has no use for."""
+    argv = [*_program("celery", python), "-A", CELERY_APP, "worker"]
+    if beat_schedule is not None:
+        argv += ["--beat", "--schedule", beat_schedule]
+    argv += ["-l", log_level]
+    if concurrency is not None:
+        argv += ["--concurrency", str(concurrency)]
+    if queue is not None:
+        argv += ["-Q", queue]
+    if node_name is not None:
+        argv += ["-n", node_name]
+    if alone:
+        argv += ["--without-gossip", "--without-mingle"]
+    return argv
+
+
+def beat_command(
+    *, schedule: str | None = None, log_level: str = "INFO", python: str | None = sys.executable
+) -> list[str]:
+    """The scheduler of the recovery sweep: exactly one per deployment."""
+    argv = [*_program("celery", python), "-A", CELERY_APP, "beat", "-l", log_level]
+    if schedule is not None:
+        argv += ["--schedule", schedule]
+    return argv
+
+
+def deployed() -> dict[str, list[str]]:
+    """What each deployment file runs for each process kind (``$PORT`` from the platform)."""
+    return {
+        "web": web_command(port="$PORT", python=None),
+        "worker": worker_command(python=None),
+        "beat": beat_command(python=None),
+    }
