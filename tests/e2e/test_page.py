@@ -3,7 +3,7 @@ daphne + Celery worker of ``live_engine``.
 
 Needs a Chromium at CHROMIUM_PATH (default /usr/bin/chromium). ``make test`` sets it: it
 finds one on PATH or in Playwright's cache, or installs Debian's ``chromium`` where it may
-(scripts/browser.py). A missing browser fails these tests, locally as under CI: they are
+(launcher/browser.py). A missing browser fails these tests, locally as under CI: they are
 never skipped.
 ``SAVE_SCREENSHOT=docs/screenshot.png`` also writes the page's screenshot there.
 """
