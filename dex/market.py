@@ -1,8 +1,9 @@
 """A simulated market: seeded random-walk prices and the pools that trade on them.
 
-Prices are a pure function of (seed, time), so every worker process sees the same
-market without sharing state: a quote taken in one process and a fill computed in
-another agree on what the price was at each moment.
+Prices are a pure function of (seed, time) and of the operators' events (``market_events``:
+price moves, pool launches), so every worker process sees the same market: a quote
+taken in one process and a fill computed in another agree on what the price was at each
+moment.
 """
 
 from __future__ import annotations
@@ -10,9 +11,10 @@ from __future__ import annotations
 import hashlib
 import math
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
+from dex.market_events import MarketEvents
 from dex.tokens import TOKENS
 
 # Noise scales in seconds; together they approximate a random walk (Brownian motion)
@@ -28,6 +30,10 @@ _TOKEN_VOLATILITY = {
     "RAY": 1.5,
     "USDC": 0.02,
     "USDT": 0.02,
+    # Not trading until an operator launches a pool: young tokens swing hard.
+    "NOVA": 3.0,
+    "ZAP": 3.0,
+    "MOON": 3.0,
 }
 # Each DEX's price wanders around the market price by about this much (arbitrage keeps
 # it close), which is what makes routing worth doing.
@@ -66,12 +72,15 @@ def deterministic_uniform(seed: int, *parts: object) -> float:
 @dataclass(frozen=True)
 class Market:
     seed: int
+    # The operators' moves and launches; none: the seeded walk alone.
+    events: MarketEvents = field(default_factory=MarketEvents, compare=False)
 
     def usd_price(self, symbol: str, t: float) -> Decimal:
         token = TOKENS[symbol]
         vol = _BASE_VOLATILITY * _TOKEN_VOLATILITY.get(symbol, 1.0)
         log_offset = _noise(self.seed, f"px:{symbol}", t, _SCALES, vol * 0.7)
-        return token.usd_price * _to_decimal(math.exp(log_offset))
+        walk = token.usd_price * _to_decimal(math.exp(log_offset))
+        return walk * self.events.price_factor(symbol, t)
 
     def pair_price(self, dex: str, base: str, quote: str, t: float) -> Decimal:
         """Quote tokens per base token in ``dex``'s pool at time ``t``."""

@@ -104,12 +104,19 @@ def bell_weights(*, bins_each_side: int, spread_bins: Decimal) -> tuple[Decimal,
         return tuple(weight / total for weight in raw)
 
 
+MAX_VARIABLE_FEE_RATE = Decimal("0.1")
+
+
 def dlmm_variable_fee_rate(
     *, volatility_bins: Decimal, bin_step_bps: int, control: Decimal
 ) -> Decimal:
-    """Meteora's variable fee: control * (volatility_accumulator * bin_step)^2."""
+    """Meteora's variable fee: control * (volatility_accumulator * bin_step)^2, capped.
+
+    The cap (``MAX_VARIABLE_FEE_RATE``) stands in for the pool's maximum volatility
+    accumulator: after a jump (an operator's ``market move``) the fee is high, not >100 %.
+    """
     step = Decimal(bin_step_bps) / BPS
-    return control * (volatility_bins * step) ** 2
+    return min(MAX_VARIABLE_FEE_RATE, control * (volatility_bins * step) ** 2)
 
 
 def dlmm_swap(*, pool: DlmmPool, amount_in: Decimal, sell_base: bool) -> SwapResult:

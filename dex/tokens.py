@@ -68,6 +68,29 @@ TOKENS: dict[str, Token] = {
             Decimal(5000000),
             Decimal("2.1"),
         ),
+        # Known to the registry but with no pool on any DEX until an operator launches
+        # one (`manage.py market launch`): what sniper orders wait for.
+        Token(
+            "NOVA",
+            "6bFNRwhJ9chGewVWewncMfTW9Wkc3KM3t8KrQyXRFRAA",
+            6,
+            Decimal(1_000_000_000),
+            Decimal("0.05"),
+        ),
+        Token(
+            "ZAP",
+            "6ahoD2SxQeoM6wf7J8U5c1gFgxKxACM8hhigR4KVfRqP",
+            6,
+            Decimal(1_000_000_000),
+            Decimal("0.2"),
+        ),
+        Token(
+            "MOON",
+            "F1apsrQtyG5GPCvARj15xzP7L7FM29DuW6KpymCEw63t",
+            6,
+            Decimal(1_000_000_000),
+            Decimal("0.01"),
+        ),
     )
 }
 

@@ -81,6 +81,9 @@ METEORA_POOLS = (
 )
 
 
+# A pool an operator launches (`manage.py market launch`): young and shallow.
+LAUNCH_TVL_USD = Decimal(400_000)
+
 P = TypeVar("P", bound=PoolSpec)
 
 
@@ -103,8 +106,8 @@ class SimulatedDex:
         self.market = market
         self.quote_latency_s = quote_latency_s
 
-    def has_pool(self, token_in: str, token_out: str) -> bool:
-        return self._pool_for(token_in, token_out) is not None
+    def has_pool(self, token_in: str, token_out: str, t: float | None = None) -> bool:
+        return self._pool_for(token_in, token_out, time.time() if t is None else t) is not None
 
     async def quote(self, *, token_in: str, token_out: str, amount: Decimal) -> Quote | None:
         if not self.has_pool(token_in, token_out):
@@ -115,7 +118,7 @@ class SimulatedDex:
 
     def quote_at(self, *, token_in: str, token_out: str, amount: Decimal, t: float) -> Quote | None:
         """Price the swap against the pool as it stands at time ``t`` (no latency)."""
-        found = self._pool_for(token_in, token_out)
+        found = self._pool_for(token_in, token_out, t)
         if found is None:
             return None
         spec, sell_base = found
@@ -140,7 +143,23 @@ class SimulatedDex:
             quoted_at=t,
         )
 
-    def _pool_for(self, token_in: str, token_out: str) -> tuple[PoolSpec, bool] | None:
+    def _pool_for(self, token_in: str, token_out: str, t: float) -> tuple[PoolSpec, bool] | None:
+        found = _find_pool(self.pools, token_in, token_out)
+        if found is None:
+            found = _find_pool(self.launched_pools(t), token_in, token_out)
+        return found
+
+    pools: tuple[PoolSpec, ...] = ()
+
+    def launched_pools(self, t: float) -> tuple[PoolSpec, ...]:
+        """Pools an operator opened on this DEX by ``t``."""
+        return tuple(
+            self._launch_spec(launch.symbol, launch.quote)
+            for launch in self.market.events.launched(t)
+            if launch.dex == self.name
+        )
+
+    def _launch_spec(self, base: str, quote: str) -> PoolSpec:
         raise NotImplementedError
 
     def _swap(self, spec: PoolSpec, sell_base: bool, amount: Decimal, t: float) -> SwapResult:
@@ -149,9 +168,10 @@ class SimulatedDex:
 
 class RaydiumDex(SimulatedDex):
     name = RAYDIUM
+    pools = RAYDIUM_POOLS
 
-    def _pool_for(self, token_in: str, token_out: str) -> tuple[PoolSpec, bool] | None:
-        return _find_pool(RAYDIUM_POOLS, token_in, token_out)
+    def _launch_spec(self, base: str, quote: str) -> PoolSpec:
+        return PoolSpec(base, quote, LAUNCH_TVL_USD)
 
     def _swap(self, spec: PoolSpec, sell_base: bool, amount: Decimal, t: float) -> SwapResult:
         price = self.market.pair_price(self.name, spec.base, spec.quote, t)
@@ -170,9 +190,12 @@ class RaydiumDex(SimulatedDex):
 
 class MeteoraDex(SimulatedDex):
     name = METEORA
+    pools = METEORA_POOLS
 
-    def _pool_for(self, token_in: str, token_out: str) -> tuple[PoolSpec, bool] | None:
-        return _find_pool(METEORA_POOLS, token_in, token_out)
+    def _launch_spec(self, base: str, quote: str) -> PoolSpec:
+        return DlmmSpec(
+            base, quote, LAUNCH_TVL_USD, bin_step_bps=50, base_fee_bps=30, spread_bins=Decimal(20)
+        )
 
     def _swap(self, spec: PoolSpec, sell_base: bool, amount: Decimal, t: float) -> SwapResult:
         assert isinstance(spec, DlmmSpec)
@@ -202,13 +225,27 @@ def build_venues(*, market: Market, quote_latency_s: float) -> dict[str, Simulat
     }
 
 
-def pair_has_pool(token_in: str, token_out: str) -> bool:
+def pair_has_pool(
+    token_in: str, token_out: str, *, venues: dict[str, SimulatedDex] | None = None
+) -> bool:
+    """A pool for the pair on some DEX now; without ``venues``, among the listed pools only."""
+    if venues is not None:
+        now = time.time()
+        return any(venue.has_pool(token_in, token_out, now) for venue in venues.values())
     return any(
         _find_pool(pools, token_in, token_out) is not None
         for pools in (RAYDIUM_POOLS, METEORA_POOLS)
     )
 
 
-def token_trades(symbol: str) -> bool:
-    """Whether any DEX has a pool with ``symbol`` on one side."""
-    return any(symbol in (spec.base, spec.quote) for spec in (*RAYDIUM_POOLS, *METEORA_POOLS))
+def token_trades(symbol: str, *, venues: dict[str, SimulatedDex] | None = None) -> bool:
+    """Whether any DEX has a pool with ``symbol`` on one side (now, with ``venues``)."""
+    listed = any(symbol in (spec.base, spec.quote) for spec in (*RAYDIUM_POOLS, *METEORA_POOLS))
+    if listed or venues is None:
+        return listed
+    now = time.time()
+    return any(
+        symbol in (spec.base, spec.quote)
+        for venue in venues.values()
+        for spec in venue.launched_pools(now)
+    )

@@ -191,7 +191,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {"TokenSymbolEnum": "dex.tokens.SUPPORTED_SYMBOLS"},
+    "ENUM_NAME_OVERRIDES": {
+        "TokenSymbolEnum": "dex.tokens.SUPPORTED_SYMBOLS",
+        "OrderTypeEnum": "orders.models.Order.OrderType",
+        "OrderStatusEnum": "orders.models.Order.Status",
+    },
 }
 
 # --- Abuse limits ------------------------------------------------------------------
@@ -268,6 +272,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 ORDER_SWEEP_INTERVAL_S = env_float("ORDER_SWEEP_INTERVAL_S", 2.0, minimum=0.5)
+# How often the price monitor looks at prices, launches and expiries.
+MONITOR_TICK_MS = env_float("MONITOR_TICK_MS", 50.0, minimum=5, maximum=5000)
 CELERY_BEAT_SCHEDULE = {
     "recover-stuck-orders": {
         "task": "orders.tasks.recover_orders",
@@ -275,6 +281,11 @@ CELERY_BEAT_SCHEDULE = {
         # Sweeps share the orders' queue: behind a long backlog, one that waited a minute
         # is discarded (later ones are on their way) instead of piling up. Not shorter:
         # expiry is judged by the worker's clock against beat's.
+        "options": {"expires": max(60.0, ORDER_SWEEP_INTERVAL_S)},
+    },
+    "expire-resting-orders": {
+        "task": "orders.tasks.expire_orders",
+        "schedule": ORDER_SWEEP_INTERVAL_S,
         "options": {"expires": max(60.0, ORDER_SWEEP_INTERVAL_S)},
     },
 }

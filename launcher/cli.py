@@ -8,6 +8,7 @@ on exit, so a fresh clone needs only Python 3.11.
 
 Usage (with the virtualenv's python):
   run                  migrate, collectstatic, then daphne + celery worker (with beat)
+                       + the price monitor
   test [PYTEST ARGS]   pytest against the services, with a Chromium and a Node.js found
                        or installed first (launcher/browser.py, node.py); pytest's exit code
   manage ARGS...       manage.py ARGS (e.g. createsuperuser)
@@ -27,7 +28,7 @@ from pathlib import Path
 from types import FrameType
 
 from launcher import browser, node
-from launcher.commands import web_command, worker_command
+from launcher.commands import monitor_command, web_command, worker_command
 from launcher.console import LauncherError, log
 from launcher.paths import MANAGE_PY, RUN_DIR
 from launcher.processes import (
@@ -74,6 +75,7 @@ def _banner(port: int, concurrency: int, services: Services) -> None:
         f"   Health     {url}healthz",
         f"   Orders     POST {url}api/orders/execute",
         f"   Worker     Celery, {concurrency} orders at once (ORDER_CONCURRENCY), with beat",
+        "   Monitor    price monitor: triggers limit, stop and sniper orders",
         f"   PostgreSQL {services.database_note}",
         f"   Redis      {services.redis_note}",
         " Ctrl-C stops everything this command started.",
@@ -95,7 +97,8 @@ def _refuse_taken_port(port: int) -> None:
 
 
 def cmd_run(args: list[str]) -> int:
-    """migrate, collectstatic, then daphne + celery worker (with beat) until a signal or a crash."""
+    """migrate, collectstatic, then daphne, a celery worker (with beat) and the price
+    monitor, until a signal or a crash."""
     if args:
         raise LauncherError(f"run takes no arguments (got {' '.join(args)})")
     port = env_int("PORT", 8000, 1, 65535)
@@ -121,6 +124,7 @@ def cmd_run(args: list[str]) -> int:
                 supervisor.start(
                     "worker", worker_command(concurrency=concurrency, beat_schedule=schedule)
                 )
+                supervisor.start("monitor", monitor_command())
                 code = _watch(supervisor, services, stop, port=port, concurrency=concurrency)
             finally:
                 supervisor.stop(SHUTDOWN_GRACE_S, stop)

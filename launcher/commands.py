@@ -1,14 +1,16 @@
 """The engine's process command lines, spelled once.
 
 `make run`, the bench and the tests start these with the virtualenv's Python
-(``python -m daphne …``); the Procfile, render.yaml, docker-compose.yml and the
-Dockerfile name the same programs with the same arguments (``deployed()``), and
-tests/test_deployment.py keeps those files in step with this module.
+(``python -m daphne …``, ``python manage.py price_monitor``); the Procfile, render.yaml,
+docker-compose.yml and the Dockerfile name the same programs with the same arguments
+(``deployed()``), and tests/test_deployment.py keeps those files in step with this module.
 """
 
 from __future__ import annotations
 
 import sys
+
+from launcher.paths import MANAGE_PY
 
 ASGI_APPLICATION = "engine_project.asgi:application"
 CELERY_APP = "engine_project"
@@ -64,10 +66,18 @@ def beat_command(
     return argv
 
 
+def monitor_command(*, python: str | None = sys.executable) -> list[str]:
+    """The price monitor: triggers and expires resting orders (two at once are safe)."""
+    if python is None:
+        return ["python", "manage.py", "price_monitor"]
+    return [python, str(MANAGE_PY), "price_monitor"]
+
+
 def deployed() -> dict[str, list[str]]:
     """What each deployment file runs for each process kind (``$PORT`` from the platform)."""
     return {
         "web": web_command(port="$PORT", python=None),
         "worker": worker_command(python=None),
         "beat": beat_command(python=None),
+        "monitor": monitor_command(python=None),
     }

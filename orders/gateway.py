@@ -12,14 +12,24 @@ import redis
 from django.conf import settings
 
 from dex.market import Market
+from dex.market_events import RedisMarketEvents
 from dex.network import MockNetwork, resolve_seed
-from dex.venues import SimulatedDex, build_venues
+from dex.venues import SimulatedDex, build_venues, pair_has_pool, token_trades
 
 
 @dataclass(frozen=True)
 class DexGateway:
     venues: dict[str, SimulatedDex]
     network: MockNetwork
+    # The operators' moves and launches, shared through Redis (manage.py market).
+    market_events: RedisMarketEvents
+
+    def has_pool(self, token_in: str, token_out: str) -> bool:
+        """A pool for the pair on some DEX now, launched ones included."""
+        return pair_has_pool(token_in, token_out, venues=self.venues)
+
+    def trades(self, symbol: str) -> bool:
+        return token_trades(symbol, venues=self.venues)
 
     @classmethod
     def build(
@@ -33,8 +43,9 @@ class DexGateway:
     ) -> DexGateway:
         seed = resolve_seed(client, settings.DEX_SEED if seed is None else seed)
         latency_ms = settings.DEX_EXECUTE_LATENCY_MS
+        market_events = RedisMarketEvents(client)
         venues = build_venues(
-            market=Market(seed),
+            market=Market(seed, events=market_events),
             quote_latency_s=(
                 settings.DEX_QUOTE_LATENCY_MS / 1000 if quote_latency_s is None else quote_latency_s
             ),
@@ -51,7 +62,7 @@ class DexGateway:
             ),
             blockhash_ttl_s=settings.DEX_BLOCKHASH_TTL_S,
         )
-        return cls(venues=venues, network=network)
+        return cls(venues=venues, network=network, market_events=market_events)
 
 
 _gateway: tuple[int, DexGateway] | None = None

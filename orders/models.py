@@ -34,32 +34,43 @@ class OrderQuerySet(models.QuerySet["Order"]):
 
 
 class Order(models.Model):
-    """A market order and where it stands.
+    """An order and where it stands.
 
     Legal transitions (``TRANSITIONS``)::
 
-        pending   -> routing | failed
-        routing   -> building | failed | routing (next attempt)
-        building  -> submitted | failed | routing (next attempt)
-        submitted -> confirmed | failed | routing (next attempt)
-        confirmed, failed: terminal
+        pending   -> routing | failed | waiting | cancelled
+        waiting   -> routing (triggered) | cancelled | expired
+        routing   -> building | failed | routing (next attempt) | waiting (a limit's fill
+                     would come out below its minimum: it rests again)
+        building  -> submitted | failed | routing | waiting
+        submitted -> confirmed | failed | routing | waiting
+        confirmed, failed, cancelled, expired: terminal
 
-    An attempt that fails transiently leaves the status where it was, records the error
+    Market orders go from ``pending`` to ``routing``; resting ones (limit, stop, sniper)
+    wait in ``waiting`` until the price monitor triggers them, without a worker. An
+    attempt that fails transiently leaves the status where it was, records the error
     and sets ``next_attempt_at``; the next attempt starts with a new ``routing`` event.
-    Who may make these transitions is decided by the order's lease (``lease_owner``,
-    ``lease_until``): one delivery of its task at a time.
+    Who may execute is decided by the order's lease (``lease_owner``, ``lease_until``):
+    one delivery of its task at a time. Trigger, cancel and expiry are compare-and-sets
+    on (``status``, ``last_seq``) like every transition: the first one wins.
     """
 
     class Status(models.TextChoices):
         PENDING = "pending"
+        WAITING = "waiting"
         ROUTING = "routing"
         BUILDING = "building"
         SUBMITTED = "submitted"
         CONFIRMED = "confirmed"
         FAILED = "failed"
+        CANCELLED = "cancelled"
+        EXPIRED = "expired"
 
     class OrderType(models.TextChoices):
         MARKET = "market"
+        LIMIT = "limit"
+        STOP = "stop"
+        SNIPER = "sniper"
 
     id = models.BigAutoField(primary_key=True)
     # The public UUID clients know as ``orderId``; ``id`` is the internal key that
@@ -104,6 +115,29 @@ class Order(models.Model):
         max_digits=MONEY_DIGITS,
         decimal_places=MONEY_PLACES,
     )
+    # Resting orders: their condition and how long they may wait.
+    limit_price = models.DecimalField(
+        "limit price",
+        db_column="limitPrice",
+        null=True,
+        blank=True,
+        max_digits=MONEY_DIGITS,
+        decimal_places=MONEY_PLACES,
+    )
+    stop_price = models.DecimalField(
+        "stop price",
+        db_column="stopPrice",
+        null=True,
+        blank=True,
+        max_digits=MONEY_DIGITS,
+        decimal_places=MONEY_PLACES,
+    )
+    expires_at = models.DateTimeField("expires at", db_column="expiresAt", null=True, blank=True)
+    # ``attempts`` when the order was last triggered: a resting order's attempts count
+    # from there, so a limit that rested again gets its full ORDER_MAX_ATTEMPTS.
+    triggered_attempt = models.PositiveSmallIntegerField(
+        "attempts before the last trigger", db_column="triggeredAttempt", default=0
+    )
     tx_hash = models.CharField("tx hash", db_column="txHash", max_length=100, null=True, blank=True)
     error = models.TextField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
@@ -139,8 +173,11 @@ class Order(models.Model):
     updated_at = models.DateTimeField("updated", db_column="updatedAt", auto_now=True)
     finished_at = models.DateTimeField("finished", db_column="finishedAt", null=True, blank=True)
 
-    TERMINAL = frozenset({Status.CONFIRMED, Status.FAILED})
+    TERMINAL = frozenset({Status.CONFIRMED, Status.FAILED, Status.CANCELLED, Status.EXPIRED})
     IN_FLIGHT = frozenset({Status.ROUTING, Status.BUILDING, Status.SUBMITTED})
+    # Before execution began: what a cancel or an expiry may still end.
+    CANCELLABLE = frozenset({Status.PENDING, Status.WAITING})
+    RESTING_TYPES = frozenset({OrderType.LIMIT, OrderType.STOP, OrderType.SNIPER})
     # In flight with a worker on it, or waiting out a back-off before its next attempt:
     # the page's and /metrics' counters and the recovery sweep share these.
     EXECUTING = Q(status__in=IN_FLIGHT, next_attempt_at=None)
@@ -148,12 +185,21 @@ class Order(models.Model):
 
     objects = OrderQuerySet.as_manager()
     TRANSITIONS: dict[str, frozenset[str]] = {
-        Status.PENDING: frozenset({Status.ROUTING, Status.FAILED}),
-        Status.ROUTING: frozenset({Status.BUILDING, Status.FAILED, Status.ROUTING}),
-        Status.BUILDING: frozenset({Status.SUBMITTED, Status.FAILED, Status.ROUTING}),
-        Status.SUBMITTED: frozenset({Status.CONFIRMED, Status.FAILED, Status.ROUTING}),
+        Status.PENDING: frozenset(
+            {Status.ROUTING, Status.FAILED, Status.WAITING, Status.CANCELLED}
+        ),
+        Status.WAITING: frozenset({Status.ROUTING, Status.CANCELLED, Status.EXPIRED}),
+        Status.ROUTING: frozenset({Status.BUILDING, Status.FAILED, Status.ROUTING, Status.WAITING}),
+        Status.BUILDING: frozenset(
+            {Status.SUBMITTED, Status.FAILED, Status.ROUTING, Status.WAITING}
+        ),
+        Status.SUBMITTED: frozenset(
+            {Status.CONFIRMED, Status.FAILED, Status.ROUTING, Status.WAITING}
+        ),
         Status.CONFIRMED: frozenset(),
         Status.FAILED: frozenset(),
+        Status.CANCELLED: frozenset(),
+        Status.EXPIRED: frozenset(),
     }
 
     class Meta:
@@ -162,6 +208,18 @@ class Order(models.Model):
         indexes = [
             models.Index(fields=["-created_at", "-id"], name="orders_newest_first"),
             models.Index(fields=["status", "updated_at"], name="orders_status_updated"),
+            # What the expiry pass reads: only orders that can still expire.
+            models.Index(
+                fields=["expires_at"],
+                name="orders_expiring",
+                condition=models.Q(status="waiting"),
+            ),
+            # What the price monitor reads every tick: resting orders changed lately.
+            models.Index(
+                fields=["updated_at"],
+                name="orders_resting_changes",
+                condition=models.Q(order_type__in=["limit", "stop", "sniper"]),
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -179,6 +237,10 @@ class Order(models.Model):
     @property
     def is_terminal(self) -> bool:
         return self.status in self.TERMINAL
+
+    @property
+    def is_resting(self) -> bool:
+        return self.order_type in self.RESTING_TYPES
 
 
 class OrderEvent(models.Model):

@@ -57,8 +57,12 @@ def order_summary(order: Order) -> dict[str, Any]:
         "tokenIn": order.token_in,
         "tokenOut": order.token_out,
         "amountIn": money(order.amount_in),
-        "slippageBps": order.slippage_bps,
+        # A limit has no slippage bound: its limit price sets the minimum output.
+        "slippageBps": None if order.order_type == Order.OrderType.LIMIT else order.slippage_bps,
         "orderType": order.order_type,
+        "limitPrice": money(order.limit_price),
+        "stopPrice": money(order.stop_price),
+        "expiresAt": iso_ms(order.expires_at),
         "dex": order.dex or None,
         "routeReason": route.get("reason"),
         "amountOut": money(order.amount_out),

@@ -15,7 +15,6 @@ from dex.errors import QuoteTimeoutError
 from dex.quotes import Quote, significant
 from dex.router import Route, find_best_route
 from dex.tokens import TOKENS, get_token
-from dex.venues import token_trades
 from orders import aio
 from orders.gateway import DexGateway, default_gateway
 from orders.payloads import money
@@ -87,8 +86,9 @@ def quote_best(
     }
 
 
-def token_list() -> list[dict[str, Any]]:
+def token_list(*, dex: DexGateway | None = None) -> list[dict[str, Any]]:
     """Every token the engine knows; ``trading`` once any DEX has a pool for it."""
+    gateway = dex or default_gateway()
     return [
         {
             "symbol": token.symbol,
@@ -96,7 +96,7 @@ def token_list() -> list[dict[str, Any]]:
             "mint": token.mint,
             "native": token.native,
             "maxAmount": format(token.max_amount, "f"),
-            "trading": token_trades(token.symbol),
+            "trading": gateway.trades(token.symbol),
         }
         for token in sorted(TOKENS.values(), key=lambda t: t.symbol)
     ]

@@ -10,6 +10,7 @@ from celery.signals import worker_ready
 
 from orders.services.execution import order_deliver
 from orders.services.recovery import orders_recover_stuck
+from orders.services.resting import orders_expire_due
 
 logger = logging.getLogger(__name__)
 
@@ -22,6 +23,12 @@ def execute_order(order_pk: int) -> str:
 @shared_task(ignore_result=True)
 def recover_orders() -> int:
     return orders_recover_stuck().total
+
+
+@shared_task(ignore_result=True)
+def expire_orders() -> int:
+    """Expiry holds while the price monitor is down (it also expires, every tick)."""
+    return len(orders_expire_due())
 
 
 @worker_ready.connect

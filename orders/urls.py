@@ -1,7 +1,13 @@
 from django.urls import path
 
 from orders.api.market_views import QuoteView, TokenListView
-from orders.api.views import OrderDetailView, OrderExecuteView, OrderListView, OrderStatsView
+from orders.api.views import (
+    OrderCancelView,
+    OrderDetailView,
+    OrderExecuteView,
+    OrderListView,
+    OrderStatsView,
+)
 from orders.views import index
 
 urlpatterns = [
@@ -12,4 +18,5 @@ urlpatterns = [
     path("api/tokens", TokenListView.as_view(), name="token-list"),
     path("api/orders", OrderListView.as_view(), name="order-list"),
     path("api/orders/<str:order_id>", OrderDetailView.as_view(), name="order-detail"),
+    path("api/orders/<str:order_id>/cancel", OrderCancelView.as_view(), name="order-cancel"),
 ]

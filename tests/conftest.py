@@ -13,7 +13,8 @@ from django.conf import settings
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from orders import leases
+from dex.market_events import EVENTS_KEY
+from orders import gateway, leases
 from orders.gateway import DexGateway
 from orders.models import Order
 from orders.notifications import Notifier
@@ -42,6 +43,17 @@ def redis_client() -> Iterator[redis.Redis]:
     client.ping()
     yield client
     client.close()
+
+
+@pytest.fixture(autouse=True)
+def _no_operator_events(redis_client: redis.Redis) -> Iterator[None]:
+    """Each test starts from the seeded market: no price moves, no launched pools."""
+    redis_client.delete(EVENTS_KEY)
+    yield
+    redis_client.delete(EVENTS_KEY)
+    built = gateway._gateway
+    if built is not None:
+        built[1].market_events.clear()
 
 
 @pytest.fixture

@@ -9,7 +9,14 @@ from pathlib import Path
 
 import yaml
 
-from launcher.commands import ASGI_APPLICATION, beat_command, deployed, web_command, worker_command
+from launcher.commands import (
+    ASGI_APPLICATION,
+    beat_command,
+    deployed,
+    monitor_command,
+    web_command,
+    worker_command,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 # Each deployment file runs exactly what the launcher would, with the platform's $PORT.
@@ -19,6 +26,7 @@ PROCESSES = {
     "web": "daphne -b 0.0.0.0 -p",
     "worker": "celery -A engine_project worker",
     "beat": "celery -A engine_project beat",
+    "monitor": "manage.py price_monitor",
 }
 WEB_APP = ASGI_APPLICATION
 
@@ -39,7 +47,7 @@ def test_readme_documents_each_process():
 def test_compose_runs_postgres_redis_web_worker_and_beat_with_health_checks():
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     services = compose["services"]
-    assert {"postgres", "redis", "web", "worker", "beat", "migrate"} <= set(services)
+    assert {"postgres", "redis", "web", "worker", "beat", "monitor", "migrate"} <= set(services)
     assert "healthcheck" in services["postgres"] and "healthcheck" in services["redis"]
     assert "healthcheck" in services["web"]
     assert PROCESSES["worker"] in normalise(services["worker"]["command"])
@@ -74,6 +82,8 @@ def test_the_launcher_starts_what_the_deployment_files_name():
     for kind, argv in local.items():
         assert argv[1] == "-m" and " ".join(argv[2:]) == DEPLOYED[kind]
         assert PROCESSES[kind] in DEPLOYED[kind]
+    monitor = monitor_command()
+    assert monitor[1].endswith("manage.py") and monitor[2:] == DEPLOYED["monitor"].split()[2:]
 
 
 def test_every_deployment_file_runs_the_launchers_command_lines():

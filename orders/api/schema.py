@@ -97,8 +97,11 @@ class OrderSummarySchema(serializers.Serializer):
     tokenIn = serializers.CharField()
     tokenOut = serializers.CharField()
     amountIn = serializers.CharField(help_text=MONEY_HELP)
-    slippageBps = serializers.IntegerField()
-    orderType = serializers.CharField()
+    slippageBps = serializers.IntegerField(allow_null=True, help_text="null for limit orders")
+    orderType = serializers.ChoiceField(choices=Order.OrderType.choices)
+    limitPrice = serializers.CharField(allow_null=True, help_text=MONEY_HELP)
+    stopPrice = serializers.CharField(allow_null=True, help_text=MONEY_HELP)
+    expiresAt = serializers.DateTimeField(allow_null=True, help_text="resting orders only")
     dex = serializers.CharField(allow_null=True)
     routeReason = serializers.CharField(allow_null=True)
     amountOut = serializers.CharField(allow_null=True, help_text=MONEY_HELP)
@@ -146,6 +149,10 @@ class FieldErrorsSchema(serializers.Serializer):
 
 class NotFoundSchema(serializers.Serializer):
     error = serializers.CharField()
+
+
+class CancelConflictSchema(FieldErrorsSchema):
+    status = serializers.ChoiceField(choices=Order.Status.choices)
 
 
 ORDER_EXAMPLE = OpenApiExample(

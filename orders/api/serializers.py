@@ -10,21 +10,35 @@ DRF sees it (``1.0000000000000001`` is 1.0).
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.conf import settings
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from dex.tokens import UnknownTokenError, get_token, supported_symbols
-from dex.venues import pair_has_pool
 from orders.api.parsers import loads_strict
+from orders.gateway import default_gateway
 from orders.models import Order
 
 MIN_SLIPPAGE_BPS = 1
 MAX_SLIPPAGE_BPS = 5000
 DEFAULT_SLIPPAGE_BPS = 50
+# Snipers buy into a pool that just opened: prices jump, so their default bound is wider.
+DEFAULT_SNIPER_SLIPPAGE_BPS = 500
+DEFAULT_EXPIRY = timedelta(hours=24)
+MAX_EXPIRY = timedelta(days=30)
+# Which of the resting-order fields each type takes.
+_TYPE_FIELDS = {
+    "market": set(),
+    "limit": {"limitPrice", "expiresAt", "expiresInS"},
+    "stop": {"stopPrice", "expiresAt", "expiresInS"},
+    "sniper": {"expiresAt", "expiresInS"},
+}
+_RESTING_FIELDS = ("limitPrice", "stopPrice", "expiresAt", "expiresInS")
 # ASCII digits only, optional fraction; no sign, exponent, underscores or spaces.
 _DECIMAL_STRING = re.compile(r"[0-9]{1,30}(\.[0-9]{1,30})?\Z")
 # The database stores NUMERIC(38, 18); no token has more than 9 decimals anyway.
@@ -129,6 +143,42 @@ class AmountField(serializers.Field):
         return format(value, "f")
 
 
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "string", "pattern": r"^[0-9]{1,30}(\.[0-9]{1,30})?$"},
+            {"type": "number", "minimum": 0, "exclusiveMinimum": True},
+        ],
+        "description": "tokenOut per tokenIn, the executable price (net of fees and impact)",
+        "example": "150",
+    }
+)
+class PriceField(AmountField):
+    """A price in the order's terms: held to the same exact-decimal rules as amounts."""
+
+
+@extend_schema_field({"type": "string", "format": "date-time", "example": "2026-12-01T12:00:00Z"})
+class ExpiryTimeField(serializers.Field):
+    default_error_messages = {
+        "invalid": "must be an ISO 8601 date and time, e.g. 2026-12-01T12:00:00Z",
+        "zone": "must name its time zone (Z or +hh:mm)",
+    }
+
+    def to_internal_value(self, data: Any) -> datetime:
+        if not isinstance(data, str) or not 10 <= len(data) <= 40:
+            self.fail("invalid")
+        try:
+            value = datetime.fromisoformat(data)
+        except ValueError:
+            self.fail("invalid")
+        if value.tzinfo is None or value.utcoffset() is None:
+            self.fail("zone")
+        return value
+
+    def to_representation(self, value: Any) -> str:
+        return value.isoformat()
+
+
 class StrictIntegerField(serializers.IntegerField):
     default_error_messages = {"invalid": "must be an integer"}
 
@@ -153,13 +203,17 @@ class OrderRequestSerializer(serializers.Serializer):
     tokenIn = TokenField()
     tokenOut = TokenField()
     amount = AmountField()
+    # Default by type (market and stop 50, sniper 500); a limit takes none.
     slippageBps = StrictIntegerField(
-        required=False,
-        default=DEFAULT_SLIPPAGE_BPS,
-        min_value=MIN_SLIPPAGE_BPS,
-        max_value=MAX_SLIPPAGE_BPS,
+        required=False, min_value=MIN_SLIPPAGE_BPS, max_value=MAX_SLIPPAGE_BPS
     )
     orderType = OrderTypeField(required=False, default=Order.OrderType.MARKET)
+    limitPrice = PriceField(required=False)
+    stopPrice = PriceField(required=False)
+    expiresAt = ExpiryTimeField(required=False)
+    expiresInS = StrictIntegerField(
+        required=False, min_value=1, max_value=int(MAX_EXPIRY.total_seconds())
+    )
 
     def to_internal_value(self, data: Any) -> dict[str, Any]:
         if isinstance(data, dict):
@@ -175,9 +229,19 @@ class OrderRequestSerializer(serializers.Serializer):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         token_in, token_out = attrs["tokenIn"], attrs["tokenOut"]
+        order_type = attrs["orderType"]
         if token_in == token_out:
             raise serializers.ValidationError({"tokenOut": ["must differ from tokenIn"]})
-        if not pair_has_pool(token_in, token_out):
+        self._validate_type_fields(attrs)
+        gateway = default_gateway()
+        if order_type == Order.OrderType.SNIPER:
+            if gateway.trades(token_out):
+                raise serializers.ValidationError(
+                    {"tokenOut": [f"{token_out} already trades: a sniper waits for a new pool"]}
+                )
+            if not gateway.trades(token_in):
+                raise serializers.ValidationError({"tokenIn": [f"{token_in} has no pool yet"]})
+        elif not gateway.has_pool(token_in, token_out):
             raise serializers.ValidationError(
                 {"pair": [f"no pool for {token_in}/{token_out} on any DEX (unknown pair)"]}
             )
@@ -193,6 +257,48 @@ class OrderRequestSerializer(serializers.Serializer):
             )
         return attrs
 
+    @staticmethod
+    def _validate_type_fields(attrs: dict[str, Any]) -> None:
+        """Each type's own fields, required where the type needs them, refused elsewhere."""
+        order_type = attrs["orderType"]
+        allowed = _TYPE_FIELDS[order_type]
+        errors: dict[str, list[str]] = {}
+        for name in _RESTING_FIELDS:
+            if name in attrs and name not in allowed:
+                errors[name] = [f"not allowed for {order_type} orders"]
+        if order_type == Order.OrderType.LIMIT:
+            if "slippageBps" in attrs:
+                errors["slippageBps"] = ["not allowed for limit orders: limitPrice is the bound"]
+            if "limitPrice" not in attrs:
+                errors["limitPrice"] = ["required for limit orders"]
+        if order_type == Order.OrderType.STOP and "stopPrice" not in attrs:
+            errors["stopPrice"] = ["required for stop orders"]
+        if "expiresAt" in attrs and "expiresInS" in attrs:
+            errors["expiresInS"] = ["give expiresAt or expiresInS, not both"]
+        if errors:
+            raise serializers.ValidationError(errors)
+        now = timezone.now()
+        if "expiresAt" in attrs:
+            expires_at: datetime = attrs["expiresAt"]
+            if expires_at <= now:
+                errors["expiresAt"] = ["must be in the future"]
+            elif expires_at - now > MAX_EXPIRY:
+                errors["expiresAt"] = [f"at most {MAX_EXPIRY.days} days ahead"]
+        elif "expiresInS" in attrs:
+            attrs["expiresAt"] = now + timedelta(seconds=attrs["expiresInS"])
+        elif order_type != Order.OrderType.MARKET:
+            attrs["expiresAt"] = now + DEFAULT_EXPIRY
+        if errors:
+            raise serializers.ValidationError(errors)
+        if order_type == Order.OrderType.LIMIT:
+            attrs["slippageBps"] = 0  # unused: the limit price sets the minimum output
+        elif "slippageBps" not in attrs:
+            attrs["slippageBps"] = (
+                DEFAULT_SNIPER_SLIPPAGE_BPS
+                if order_type == Order.OrderType.SNIPER
+                else DEFAULT_SLIPPAGE_BPS
+            )
+
 
 def validate_order_body(data: Any) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
     """``(order fields, None)`` for a valid body, ``(None, field errors)`` otherwise."""
@@ -206,6 +312,9 @@ def validate_order_body(data: Any) -> tuple[dict[str, Any] | None, dict[str, Any
         "amount": values["amount"],
         "slippage_bps": values["slippageBps"],
         "order_type": values["orderType"],
+        "limit_price": values.get("limitPrice"),
+        "stop_price": values.get("stopPrice"),
+        "expires_at": values.get("expiresAt"),
     }, None
 
 

@@ -22,6 +22,7 @@ from orders.api.throttles import OrderSubmitThrottle
 from orders.models import Order
 from orders.payloads import order_detail, order_summary
 from orders.services.creation import IdempotencyConflictError, order_create
+from orders.services.resting import CancelConflictError, OrderNotFoundError, order_cancel
 
 _IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}\Z")
 
@@ -116,6 +117,37 @@ class OrderDetailView(APIView):
         if order is None:
             return Response({"error": f"no order {order_id!r}"}, status=status.HTTP_404_NOT_FOUND)
         return Response(order_detail(order, selectors.order_events(order=order)))
+
+
+class OrderCancelView(APIView):
+    @extend_schema(
+        operation_id="cancel_order",
+        summary="Cancel an order that has not begun executing",
+        description=(
+            "While the order is pending or waiting it ends as cancelled (and the status "
+            "stream closes with 1000). Cancelling an order already cancelled answers the "
+            "same again. Once execution began, or the order ended otherwise (a trigger or "
+            "an expiry got there first): 409 naming its status."
+        ),
+        request=None,
+        responses={
+            200: schema.OrderSummarySchema,
+            404: OpenApiResponse(schema.NotFoundSchema, description="unknown or malformed id"),
+            409: OpenApiResponse(schema.CancelConflictSchema, description="too late to cancel"),
+        },
+    )
+    def post(self, request: Request, order_id: str) -> Response:
+        try:
+            order = order_cancel(order_id=order_id)
+        except OrderNotFoundError:
+            return Response({"error": f"no order {order_id!r}"}, status=status.HTTP_404_NOT_FOUND)
+        except CancelConflictError as exc:
+            message = f"the order is {exc.status}: only pending or waiting orders can be cancelled"
+            return Response(
+                {"errors": {"status": [message]}, "status": exc.status},
+                status=status.HTTP_409_CONFLICT,
+            )
+        return Response(order_summary(order))
 
 
 class OrderStatsView(APIView):

@@ -27,7 +27,7 @@ CLOSE_TOO_MANY = 4429
 # 1013 ("try again later") would be the standard code, but daphne's autobahn only lets a
 # server send 1000 or 3000-4999; 4503 mirrors HTTP 503.
 CLOSE_TRY_AGAIN = 4503
-TERMINAL = {Order.Status.CONFIRMED, Order.Status.FAILED}
+TERMINAL = Order.TERMINAL
 
 
 def off_loop(function: Callable[..., T]) -> Callable[..., Awaitable[T]]:

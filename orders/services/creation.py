@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from datetime import datetime
 from decimal import Decimal
 from functools import partial
 
@@ -16,6 +17,7 @@ from orders.models import Order, OrderEvent
 from orders.notifications import Notifier, default_notifier
 from orders.payloads import event_message
 from orders.services.order_queue import OrderQueue, default_order_queue
+from orders.services.resting import order_rest
 
 logger = logging.getLogger(__name__)
 
@@ -24,13 +26,26 @@ class IdempotencyConflictError(Exception):
     """The Idempotency-Key was used before with a different body."""
 
 
+def _exact(value: Decimal | None) -> str | None:
+    return None if value is None else format(value.normalize(), "f")
+
+
 def request_fingerprint(
-    *, token_in: str, token_out: str, amount: Decimal, slippage_bps: int, order_type: str
+    *,
+    token_in: str,
+    token_out: str,
+    amount: Decimal,
+    slippage_bps: int,
+    order_type: str,
+    limit_price: Decimal | None = None,
+    stop_price: Decimal | None = None,
 ) -> str:
-    canonical = json.dumps(
-        [token_in, token_out, format(amount.normalize(), "f"), slippage_bps, order_type]
-    )
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    """What makes two bodies the same order (the expiry is left out: ``expiresInS`` is
+    relative, so a replay a second later names another instant for the same intent)."""
+    fields: list[object] = [token_in, token_out, _exact(amount), slippage_bps, order_type]
+    if limit_price is not None or stop_price is not None:
+        fields += [_exact(limit_price), _exact(stop_price)]
+    return hashlib.sha256(json.dumps(fields).encode()).hexdigest()
 
 
 def order_create(
@@ -40,11 +55,17 @@ def order_create(
     amount: Decimal,
     slippage_bps: int,
     order_type: str = Order.OrderType.MARKET,
+    limit_price: Decimal | None = None,
+    stop_price: Decimal | None = None,
+    expires_at: datetime | None = None,
     idempotency_key: str | None = None,
     notifier: Notifier | None = None,
     queue: OrderQueue | None = None,
 ) -> tuple[Order, bool]:
     """Store a pending order with its first event and queue it once committed.
+
+    A resting order (limit, stop, sniper) is not queued: in the same transaction it moves
+    on to ``waiting``, where the price monitor finds it.
 
     Returns ``(order, created)``; ``created`` is False when the Idempotency-Key was seen
     before with the same body. Two requests racing with one key meet at the unique index.
@@ -57,6 +78,8 @@ def order_create(
         amount=amount,
         slippage_bps=slippage_bps,
         order_type=order_type,
+        limit_price=limit_price,
+        stop_price=stop_price,
     )
     if idempotency_key:
         existing = Order.objects.filter(idempotency_key=idempotency_key).first()
@@ -70,6 +93,9 @@ def order_create(
             amount_in=amount,
             slippage_bps=slippage_bps,
             order_type=order_type,
+            limit_price=limit_price,
+            stop_price=stop_price,
+            expires_at=expires_at,
             status=Order.Status.PENDING,
             last_seq=1,
             idempotency_key=idempotency_key or None,
@@ -78,6 +104,13 @@ def order_create(
         event = OrderEvent(
             seq=1, status=Order.Status.PENDING, at=now, details={"queuedAt": now.timestamp()}
         )
+        if order.is_resting:
+            with transaction.atomic():
+                statements.order_insert_with_event(order=order, event=event, now=now)
+                _publish_created(order, event, notifier)
+                order_rest(order=order, notifier=notifier)
+            _log_created(order)
+            return order, True
         # One statement, so its own transaction: the row and its first event, or neither.
         statements.order_insert_with_event(order=order, event=event, now=now)
     except IntegrityError:
@@ -89,20 +122,28 @@ def order_create(
         return _idempotent_replay(existing, fingerprint), False
     # Publish, then queue: the worker's `routing` must not reach the stream first. After
     # the caller's commit when it holds a transaction open, else at once.
+    _publish_created(order, event, notifier)
+    transaction.on_commit(partial(queue.enqueue, order_pk=order.pk))
+    _log_created(order)
+    return order, True
+
+
+def _publish_created(order: Order, event: OrderEvent, notifier: Notifier) -> None:
     transaction.on_commit(
         partial(notifier.publish, event_message(event, order_id=str(order.public_id)), wait=True)
     )
-    transaction.on_commit(partial(queue.enqueue, order_pk=order.pk))
+
+
+def _log_created(order: Order) -> None:
     logger.info(
-        "order %s created: %s %s -> %s, slippage %s bps",
+        "%s order %s created: %s %s -> %s",
+        order.order_type,
         order.public_id,
-        amount,
-        token_in,
-        token_out,
-        slippage_bps,
+        order.amount_in,
+        order.token_in,
+        order.token_out,
         extra={"orderId": str(order.public_id)},
     )
-    return order, True
 
 
 def _idempotent_replay(order: Order, fingerprint: str) -> Order:

@@ -20,18 +20,21 @@ from django.conf import settings
 from django.db import DatabaseError
 from django.utils import timezone
 
-from dex.errors import DexError
+from dex.errors import DexError, SlippageExceededError
 from orders import leases
 from orders.gateway import DexGateway, default_gateway
 from orders.models import Order
 from orders.notifications import Notifier, default_notifier
 from orders.services import swap_steps
 from orders.services.order_queue import OrderQueue, default_order_queue
+from orders.services.resting import order_rest
 from orders.services.transitions import order_transition
 
 logger = logging.getLogger(__name__)
 
 Status = Order.Status
+# Where a delivery stops: the order ended, or it rests with no worker until triggered.
+_DELIVERY_ENDS = Order.TERMINAL | {Status.WAITING}
 
 
 @dataclass(frozen=True)
@@ -125,7 +128,7 @@ class Execution:
 
     def run(self) -> ExecutionResult:
         try:
-            while not self.order.is_terminal:
+            while self.order.status not in _DELIVERY_ENDS:
                 try:
                     self._step()
                 except DexError as exc:
@@ -142,7 +145,10 @@ class Execution:
 
     def _step(self) -> None:
         order = self.order
-        if order.status == Status.PENDING or order.next_attempt_at is not None:
+        if order.status == Status.PENDING and order.is_resting:
+            # Normally rested by its creation; a stray task must not execute it early.
+            self._rest(None)
+        elif order.status == Status.PENDING or order.next_attempt_at is not None:
             swap_steps.route(self)
         elif order.status == Status.ROUTING:
             swap_steps.build(self)
@@ -159,8 +165,14 @@ class Execution:
         if not moved:
             raise LostRace
         self.lease_renewed_at = time.monotonic()
-        if to in Order.TERMINAL:
+        if to in _DELIVERY_ENDS:
             self.holds_lease = False
+
+    def _rest(self, error: str | None) -> None:
+        """Back to ``waiting`` (the lease goes with the same statement)."""
+        if not order_rest(order=self.order, notifier=self.notifier, error=error):
+            raise LostRace
+        self.holds_lease = False
 
     def keep_lease(self) -> None:
         """Renew the lease when a third of it has passed; stop if it was taken over."""
@@ -200,8 +212,18 @@ class Execution:
         """Record a failed attempt. Returns the back-off before the next, or None if final."""
         order = self.order
         reason = f"{type(exc).__name__}: {exc}"
+        if order.order_type == Order.OrderType.LIMIT and isinstance(exc, SlippageExceededError):
+            # A limit never fills below its price: it rests until it can, or expires.
+            logger.info(
+                "limit order %s rests again: %s", order.public_id, reason, extra=self.log_extra
+            )
+            self._rest(reason)
+            return None
         attempt = max(order.attempts, 1)
-        final = not exc.transient or attempt >= settings.ORDER_MAX_ATTEMPTS
+        # A resting order's attempts count from its last trigger.
+        final = (
+            not exc.transient or attempt - order.triggered_attempt >= settings.ORDER_MAX_ATTEMPTS
+        )
         logger.warning(
             "order %s attempt %s/%s failed (%s): %s",
             order.public_id,

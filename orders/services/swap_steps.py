@@ -24,7 +24,8 @@ from dex.network import TxStatus
 from dex.tokens import get_token
 from orders.gateway import DexGateway
 from orders.models import Order
-from orders.quoting import route_now, wrap_note
+from orders.quoting import route_now
+from orders.services.routing_record import order_min_out, routing_move
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +57,6 @@ def route(execution: Execution) -> None:
         if wait > 0:
             execution.pause(wait)
     execution.keep_lease()
-    attempt = order.attempts + 1
     started = time.time()
     best = route_now(
         dex=execution.dex,
@@ -65,54 +65,23 @@ def route(execution: Execution) -> None:
         amount=order.amount_in.quantize(get_token(order.token_in).unit),
     )
     quote_ms = (time.time() - started) * 1000
-    chosen = best.chosen
-    min_out = chosen.min_out(order.slippage_bps)
-    quotes = best.quotes_dict(slippage_bps=order.slippage_bps)
-    path = f"{get_token(order.token_in).route_symbol} -> {get_token(order.token_out).route_symbol}"
-    wrapped = wrap_note(order.token_in, order.token_out)
-    route_record = {
-        "dex": chosen.dex,
-        "pool": chosen.pool,
-        "reason": best.reason,
-        "path": path,
-        "wrappedSol": wrapped,
-        "quotes": quotes,
-        "minAmountOut": str(min_out),
-    }
+    min_out = order_min_out(order, best)
+    if best.chosen.out_amount < min_out:
+        # Only a limit's minimum can exceed the quote: it rests again (execution.py).
+        raise SlippageExceededError(
+            f"best quote {best.chosen.out_amount} {order.token_out} is below the limit's "
+            f"minimum {min_out}"
+        )
+    changes, event = routing_move(order, best, quote_ms=quote_ms, started=started)
     logger.info(
         "order %s attempt %s routed to %s: %s",
         order.public_id,
-        attempt,
-        chosen.dex,
-        json.dumps({"reason": best.reason, "quotes": quotes}),
+        changes["attempts"],
+        best.chosen.dex,
+        json.dumps({"reason": best.reason, "quotes": event["quotes"]}),
         extra=execution.log_extra,
     )
-    execution.move(
-        Status.ROUTING,
-        changes={
-            "attempts": attempt,
-            "next_attempt_at": None,
-            "dex": chosen.dex,
-            "route": route_record,
-            "min_amount_out": min_out,
-            "signed_tx": None,
-            "dex_time_ms": order.dex_time_ms + quote_ms,
-        },
-        event={
-            "dex": chosen.dex,
-            "quotes": quotes,
-            "error": order.error if attempt > 1 else None,
-            "details": {
-                "reason": best.reason,
-                "pool": chosen.pool,
-                "path": path,
-                "wrappedSol": wrapped,
-                "minAmountOut": str(min_out),
-                "quoteStartedAt": started,
-                "quoteMs": round(quote_ms, 3),
-            },
-        },
-    )
+    execution.move(Status.ROUTING, changes=changes, event=event)
 
 
 def build(execution: Execution) -> None:

@@ -40,7 +40,8 @@ def order_transition(
     proves nobody else wrote the row) and the event is published after commit.
 
     With ``holder`` the order must still be leased to it; the same UPDATE pushes the
-    lease forward, or lets it go when ``to`` is terminal.
+    lease forward, or lets it go when ``to`` is terminal or ``waiting`` (no worker holds
+    a resting order).
     """
     if to not in Order.TRANSITIONS[order.status]:
         raise IllegalTransitionError(f"{order.status} -> {to} is not a legal transition")
@@ -58,7 +59,8 @@ def order_transition(
     changes.update(status=to, last_seq=seq, updated_at=now)
     lease_changes: dict[str, Any] = {}
     if holder is not None:
-        lease_changes = leases.released_fields() if to in Order.TERMINAL else leases.lease_fields()
+        lets_go = to in Order.TERMINAL or to == Order.Status.WAITING
+        lease_changes = leases.released_fields() if lets_go else leases.lease_fields()
     created = OrderEvent(order_id=order.pk, seq=seq, status=to, at=now, **event_fields)
     created.pk = statements.transition_write(
         order_pk=order.pk,

@@ -150,7 +150,8 @@ def test_tokens_lists_every_token_with_its_facts(api):
     for symbol, token in TOKENS.items():
         entry = listed[symbol]
         assert (entry["decimals"], entry["mint"]) == (token.decimals, token.mint)
-        assert entry["trading"] is True
+        # Three tokens have no pool until an operator launches one (for snipers).
+        assert entry["trading"] is (symbol not in {"NOVA", "ZAP", "MOON"}), symbol
     assert listed["SOL"]["native"] is True
 
 

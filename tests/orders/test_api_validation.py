@@ -155,7 +155,7 @@ FIELD_CASES = [
     pytest.param(body(slippageBps=[50]), "slippageBps", id="slippage-list"),
     pytest.param(body(slippageBps=10**30), "slippageBps", id="slippage-huge"),
     # orderType
-    pytest.param(body(orderType="limit"), "orderType", id="orderType-limit"),
+    pytest.param(body(orderType="twap"), "orderType", id="orderType-twap"),
     pytest.param(body(orderType=5), "orderType", id="orderType-5"),
     pytest.param(body(orderType=""), "orderType", id="orderType-empty"),
     pytest.param(body(orderType=True), "orderType", id="orderType-true"),
@@ -198,7 +198,7 @@ def test_every_bad_field_is_named_at_once(client):
     before = counts()
     response = post(
         client,
-        body(tokenIn="DOGE", tokenOut="SHIB", amount="abc", slippageBps=0, orderType="limit"),
+        body(tokenIn="DOGE", tokenOut="SHIB", amount="abc", slippageBps=0, orderType="twap"),
     )
     errors = assert_rejected(response)
     assert {"tokenIn", "tokenOut", "amount", "slippageBps", "orderType"} <= set(errors)

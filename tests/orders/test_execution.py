@@ -85,7 +85,11 @@ def test_transient_failures_end_failed_after_exactly_three_attempts(
 def test_a_permanent_error_fails_at_once_without_retry(make_order, make_gateway, recorder):
     base = make_gateway()
     # Only Meteora answers, and it has no RAY pool: there is no route, now or later.
-    gateway = DexGateway(venues={"meteora": base.venues["meteora"]}, network=base.network)
+    gateway = DexGateway(
+        venues={"meteora": base.venues["meteora"]},
+        network=base.network,
+        market_events=base.market_events,
+    )
     assert isinstance(gateway.venues["meteora"], MeteoraDex)
     order = make_order(token_in="RAY", token_out="USDC", amount=Decimal(10))
     assert run_to_end(order, gateway, recorder) == []

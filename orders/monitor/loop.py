@@ -1,0 +1,238 @@
+"""The monitor's tick: expire what is due, catch up with the database, trigger.
+
+Each tick reads the resting orders changed since the last one (a partial index on
+``updatedAt`` for resting types), so the book follows placements, cancels, expiries and
+limits that rested again without reading the whole book. Triggers go through
+``order_trigger``: a compare-and-set, then the order is queued for the same Celery
+execution market orders use.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from django.db import DatabaseError, close_old_connections
+from django.utils import timezone
+
+from dex.router import Route
+from dex.tokens import get_token
+from orders.gateway import DexGateway
+from orders.models import Order
+from orders.monitor.book import RestingBook, RestingOrder
+from orders.monitor.prices import ExecutablePrices
+from orders.notifications import Notifier
+from orders.services.order_queue import OrderQueue
+from orders.services.resting import TriggeredBy, order_trigger, orders_expire_due
+
+logger = logging.getLogger(__name__)
+
+# Rows changed this long before the last read are read again: writers' clocks (their
+# ``updatedAt``) may run behind ours, and a transaction may commit after its timestamp.
+CATCH_UP_MARGIN = timedelta(seconds=2)
+_FIELDS = (
+    "pk",
+    "last_seq",
+    "status",
+    "order_type",
+    "token_in",
+    "token_out",
+    "amount_in",
+    "limit_price",
+    "stop_price",
+    "expires_at",
+    "updated_at",
+)
+
+
+@dataclass
+class TickReport:
+    expired: int = 0
+    changed: int = 0
+    priced: int = 0
+    triggered: int = 0
+    lost: int = 0
+    ms: float = 0.0
+
+
+@dataclass(frozen=True)
+class Trigger:
+    order: RestingOrder
+    route: Route
+    price: Decimal | None
+    what: str
+
+
+class PriceMonitor:
+    def __init__(
+        self,
+        *,
+        gateway: DexGateway,
+        notifier: Notifier,
+        queue: OrderQueue,
+    ) -> None:
+        self.gateway = gateway
+        self.notifier = notifier
+        self.queue = queue
+        self.book = RestingBook()
+        self._read_since: datetime | None = None
+
+    # --- the book -------------------------------------------------------------------
+
+    def catch_up(self) -> int:
+        """Apply the resting orders changed since the last read; returns how many."""
+        started = timezone.now()
+        rows = Order.objects.filter(order_type__in=Order.RESTING_TYPES)
+        if self._read_since is None:
+            rows = rows.filter(status=Order.Status.WAITING)
+        else:
+            rows = rows.filter(updated_at__gte=self._read_since - CATCH_UP_MARGIN)
+        changed = 0
+        for row in rows.values_list(*_FIELDS).iterator(chunk_size=5000):
+            changed += self._apply(row)
+        self._read_since = started
+        return changed
+
+    def _apply(self, row: tuple[object, ...]) -> int:
+        pk, last_seq, status, order_type, token_in, token_out, amount, limit, stop, expires = row[
+            :10
+        ]
+        assert isinstance(pk, int) and isinstance(last_seq, int)
+        known = self.book.get(pk)
+        if status != Order.Status.WAITING:
+            return 1 if self.book.remove(pk) is not None else 0
+        if known is not None and known.last_seq == last_seq:
+            return 0
+        assert isinstance(expires, datetime) and isinstance(amount, Decimal)
+        self.book.upsert(
+            RestingOrder(
+                pk=pk,
+                last_seq=last_seq,
+                order_type=str(order_type),
+                token_in=str(token_in),
+                token_out=str(token_out),
+                amount=amount,
+                trigger_price=limit if order_type == "limit" else stop,  # type: ignore[arg-type]
+                expires_at=expires.timestamp(),
+            )
+        )
+        return 1
+
+    # --- what triggers --------------------------------------------------------------
+
+    def due(self, prices: ExecutablePrices, report: TickReport) -> list[Trigger]:
+        """The orders whose condition holds at ``prices.t``."""
+        found: list[Trigger] = []
+        for (token_in, token_out), pair_book in self.book.pairs.items():
+            if pair_book.snipers and prices.has_pool(token_in, token_out):
+                for pk in list(pair_book.snipers):
+                    found += self._check(prices, pk, report)
+            # Rounding the output down to a unit moves a price by less than this.
+            rounding = float(get_token(token_out).unit)
+            for group in pair_book.groups.values():
+                slack = rounding / float(group.smallest)
+                if len(group.limits):
+                    # Nothing in the group gets more than its smallest size does.
+                    best = prices.price(token_in, token_out, group.smallest)
+                    ceiling = math.inf if best is None else float(best) + slack
+                    for pk in group.limits.at_most(ceiling):
+                        found += self._check(prices, pk, report)
+                if len(group.stops):
+                    # Nothing in the group gets less than its largest size does.
+                    worst = prices.price(token_in, token_out, group.largest)
+                    floor = 0.0 if worst is None else float(worst) - slack
+                    for pk in group.stops.at_least(floor):
+                        found += self._check(prices, pk, report)
+        return found
+
+    def _check(self, prices: ExecutablePrices, pk: int, report: TickReport) -> list[Trigger]:
+        order = self.book.get(pk)
+        if order is None or order.expires_at <= prices.t:
+            return []  # expiring: the expiry pass ends it
+        report.priced += 1
+        route = prices.route(order.token_in, order.token_out, order.amount)
+        if route is None:
+            return []
+        price = route.chosen.out_amount / route.chosen.in_amount
+        shown = f"{price.quantize(Decimal('1e-9')).normalize():f}"
+        size = f"{order.amount.normalize():f} {order.token_in}"
+        limit = order.trigger_price
+        if order.order_type == "limit" and limit is not None and price >= limit:
+            what = f"executable price {shown} >= limit {limit.normalize():f} for {size}"
+        elif order.order_type == "stop" and limit is not None and price <= limit:
+            what = f"executable price {shown} <= stop {limit.normalize():f} for {size}"
+        elif order.order_type == "sniper":
+            what = f"pool {route.chosen.pool} opened; executable price {shown} for {size}"
+        else:
+            return []
+        return [Trigger(order, route, price, what)]
+
+    def fire(self, trigger: Trigger, *, at: datetime, quote_ms: float) -> bool:
+        """Claim one order for execution; False when someone else claimed it first."""
+        self.book.remove(trigger.order.pk)
+        order = Order.objects.filter(pk=trigger.order.pk).first()
+        if order is None or order.status != Order.Status.WAITING:
+            return False
+        if order.expires_at is not None and order.expires_at <= timezone.now():
+            return False
+        return order_trigger(
+            order=order,
+            route=trigger.route,
+            triggered_by=TriggeredBy(price=trigger.price, at=at, what=trigger.what),
+            quote_ms=quote_ms,
+            notifier=self.notifier,
+            queue=self.queue,
+        )
+
+    # --- the loop -------------------------------------------------------------------
+
+    def tick(self) -> TickReport:
+        report = TickReport()
+        started = time.perf_counter()
+        report.expired = len(orders_expire_due(notifier=self.notifier))
+        report.changed = self.catch_up()
+        now = time.time()
+        priced_at = time.perf_counter()
+        prices = ExecutablePrices(self.gateway.venues, now)
+        due = self.due(prices, report)
+        quote_ms = (time.perf_counter() - priced_at) * 1000
+        at = datetime.fromtimestamp(now, tz=UTC)
+        for trigger in due:
+            if self.fire(trigger, at=at, quote_ms=quote_ms):
+                report.triggered += 1
+            else:
+                report.lost += 1
+        report.ms = (time.perf_counter() - started) * 1000
+        return report
+
+    def run(self, *, tick_s: float, stop: threading.Event) -> None:
+        """Tick until ``stop`` is set; a database outage is waited out, not fatal."""
+        logger.info("price monitor started: tick %.0f ms", tick_s * 1000)
+        last_note = time.monotonic()
+        while not stop.is_set():
+            begun = time.monotonic()
+            try:
+                report = self.tick()
+            except DatabaseError:
+                logger.exception("price monitor: database unavailable; retrying")
+                close_old_connections()
+                stop.wait(1.0)
+                continue
+            if report.triggered or report.expired:
+                logger.info(
+                    "price monitor: %d triggered, %d expired, %d lost to others (%.1f ms)",
+                    report.triggered,
+                    report.expired,
+                    report.lost,
+                    report.ms,
+                )
+            if time.monotonic() - last_note > 60:
+                last_note = time.monotonic()
+                logger.info("price monitor: %d orders resting", len(self.book))
+            stop.wait(max(0.0, tick_s - (time.monotonic() - begun)))
+        logger.info("price monitor stopped")

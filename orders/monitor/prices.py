@@ -1,0 +1,60 @@
+"""Executable prices from the pools as they stand: what an order of a given size gets.
+
+The monitor reads pool state directly, the way a real one subscribes to pool accounts,
+instead of asking each DEX for a quote (``DEX_QUOTE_LATENCY_MS``): a price move reaches
+a trigger within one tick. The routing decision is the router's own (``choose_route``)
+on the same pools an order's fill is computed from.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from dex.errors import DexError
+from dex.quotes import Quote
+from dex.router import Route, choose_route
+from dex.tokens import get_token
+from dex.venues import SimulatedDex
+
+
+class ExecutablePrices:
+    """Prices at one moment ``t``; answers are kept for the tick."""
+
+    def __init__(self, venues: dict[str, SimulatedDex], t: float) -> None:
+        self.venues = venues
+        self.t = t
+        self._routes: dict[tuple[str, str, Decimal], Route | None] = {}
+
+    def has_pool(self, token_in: str, token_out: str) -> bool:
+        return any(venue.has_pool(token_in, token_out, self.t) for venue in self.venues.values())
+
+    def route(self, token_in: str, token_out: str, amount: Decimal) -> Route | None:
+        """The router's choice for this size now, or None when nothing can fill it."""
+        amount = amount.quantize(get_token(token_in).unit)
+        key = (token_in, token_out, amount)
+        if key not in self._routes:
+            self._routes[key] = self._route(token_in, token_out, amount)
+        return self._routes[key]
+
+    def price(self, token_in: str, token_out: str, amount: Decimal) -> Decimal | None:
+        """Output per unit of input for the whole amount, net of fees and impact."""
+        route = self.route(token_in, token_out, amount)
+        return None if route is None else route.chosen.out_amount / route.chosen.in_amount
+
+    def _route(self, token_in: str, token_out: str, amount: Decimal) -> Route | None:
+        if amount <= 0:
+            return None
+        quotes: dict[str, Quote | str] = {}
+        for name, venue in self.venues.items():
+            try:
+                quote = venue.quote_at(
+                    token_in=token_in, token_out=token_out, amount=amount, t=self.t
+                )
+            except DexError as exc:
+                quotes[name] = f"{type(exc).__name__}: {exc}"
+                continue
+            quotes[name] = quote if quote is not None else f"no {token_in}/{token_out} pool"
+        try:
+            return choose_route(quotes)
+        except DexError:
+            return None
