@@ -272,6 +272,9 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 ORDER_SWEEP_INTERVAL_S = env_float("ORDER_SWEEP_INTERVAL_S", 2.0, minimum=0.5)
+# The page's and the API's controls of the simulated market (move a price, launch a
+# pool): on for demos, off in production, where anyone could move what others trade on.
+MARKET_CONTROLS = env_bool("ENGINE_MARKET_CONTROLS", not PRODUCTION)
 # How often the price monitor looks at prices, launches and expiries.
 MONITOR_TICK_MS = env_float("MONITOR_TICK_MS", 50.0, minimum=5, maximum=5000)
 CELERY_BEAT_SCHEDULE = {

@@ -1,4 +1,4 @@
-"""Find or provide the Chromium that tests/e2e/test_page.py drives: behind `make test`.
+"""Find or provide the Chromium that the page tests (tests/e2e/page/) drive: behind `make test`.
 
 The browser tests need a real Chromium or Chrome, and `make test` promises to work on a
 fresh machine, so `make test` (``launcher.cli``) calls `ensure_browser()` before

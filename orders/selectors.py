@@ -57,6 +57,7 @@ def order_stats(*, window_s: float = 60.0) -> dict[str, int]:
         executing=Count("id", filter=Order.EXECUTING),
         retrying=Count("id", filter=Order.WAITING_TO_RETRY),
         queued=Count("id", filter=Q(status=Order.Status.PENDING)),
+        waiting=Count("id", filter=Q(status=Order.Status.WAITING)),
         confirmed_recent=Count(
             "id", filter=Q(status=Order.Status.CONFIRMED, finished_at__gte=since)
         ),
@@ -66,6 +67,7 @@ def order_stats(*, window_s: float = 60.0) -> dict[str, int]:
         "executing": counts["executing"],
         "retrying": counts["retrying"],
         "queued": counts["queued"],
+        "waiting": counts["waiting"],
         "confirmedLastMinute": counts["confirmed_recent"],
         "failedLastMinute": counts["failed_recent"],
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
@@ -15,5 +16,9 @@ def index(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "orders/index.html",
-        {"tokens": supported_symbols(), "dexes": DEX_NAMES},
+        {
+            "tokens": supported_symbols(),
+            "dexes": DEX_NAMES,
+            "market_controls": settings.MARKET_CONTROLS,
+        },
     )

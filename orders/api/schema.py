@@ -135,6 +135,7 @@ class OrderStatsSchema(serializers.Serializer):
     executing = serializers.IntegerField()
     retrying = serializers.IntegerField()
     queued = serializers.IntegerField()
+    waiting = serializers.IntegerField(help_text="resting orders waiting for their trigger")
     confirmedLastMinute = serializers.IntegerField()
     failedLastMinute = serializers.IntegerField()
 

@@ -57,6 +57,7 @@ def fraction_digits(value: Decimal) -> int:
     return max(0, -exponent - trailing_zeros)
 
 
+@extend_schema_field({"type": "string"})
 class StrictStringField(serializers.Field):
     default_error_messages = {"invalid": "must be a string"}
 

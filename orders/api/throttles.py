@@ -41,3 +41,13 @@ class QuoteThrottle(OrderSubmitThrottle):
             counter="quote", client=_client(request), rate=settings.ORDER_SUBMIT_RATE
         )
         return self.retry_after is None
+
+
+class MarketControlThrottle(OrderSubmitThrottle):
+    """The market controls, counted at the order rate on their own counter."""
+
+    def allow_request(self, request: Any, view: Any) -> bool:
+        self.retry_after = quota_take(
+            counter="market", client=_client(request), rate=settings.ORDER_SUBMIT_RATE
+        )
+        return self.retry_after is None

@@ -18,15 +18,19 @@ MAX_MOVE_PERCENT = Decimal(10_000)
 
 
 class MarketControlError(ValueError):
-    """The request names an unknown token or asks for what cannot be."""
+    """The request names an unknown token or asks for what cannot be; ``field`` says where."""
+
+    def __init__(self, message: str, *, field: str = "symbol") -> None:
+        super().__init__(message)
+        self.field = field
 
 
-def _known(symbol: str) -> str:
+def _known(symbol: str, field: str = "symbol") -> str:
     try:
         return get_token(symbol).symbol
     except UnknownTokenError:
         raise MarketControlError(
-            f"unknown token {symbol!r}; known: {', '.join(sorted(TOKENS))}"
+            f"unknown token {symbol!r}; known: {', '.join(sorted(TOKENS))}", field=field
         ) from None
 
 
@@ -41,10 +45,13 @@ def market_move(*, symbol: str, percent: str | Decimal, gateway: DexGateway | No
     try:
         change = Decimal(percent)
     except InvalidOperation:
-        raise MarketControlError(f"percent must be a number, not {percent!r}") from None
+        raise MarketControlError(
+            f"percent must be a number, not {percent!r}", field="percent"
+        ) from None
     if not change.is_finite() or change <= -100 or change > MAX_MOVE_PERCENT or change == 0:
         raise MarketControlError(
-            f"percent must be above -100, at most {MAX_MOVE_PERCENT} and not 0 (got {percent})"
+            f"percent must be above -100, at most {MAX_MOVE_PERCENT} and not 0 (got {percent})",
+            field="percent",
         )
     move = PriceMove(symbol=symbol, percent=change, at=effective_time())
     gateway.market_events.record(move)
@@ -67,16 +74,18 @@ def market_launch(
     """Open a pool for a token that has none yet; ``trading`` turns true."""
     gateway = gateway or default_gateway()
     symbol = _known(symbol)
-    quote = _known(quote)
+    quote = _known(quote, "quote")
     if dex not in DEX_NAMES:
-        raise MarketControlError(f"unknown DEX {dex!r}; DEXes: {', '.join(DEX_NAMES)}")
+        raise MarketControlError(f"unknown DEX {dex!r}; DEXes: {', '.join(DEX_NAMES)}", field="dex")
     if quote == symbol:
-        raise MarketControlError("a pool needs two different tokens")
+        raise MarketControlError("a pool needs two different tokens", field="quote")
     launched = {launch.symbol for launch in gateway.market_events.launched_ever()}
     if gateway.trades(symbol) or symbol in launched:
         raise MarketControlError(f"{symbol} already trades: launch is for a token with no pool")
     if not gateway.trades(quote):
-        raise MarketControlError(f"{quote} has no pool itself: pick a traded quote token")
+        raise MarketControlError(
+            f"{quote} has no pool itself: pick a traded quote token", field="quote"
+        )
     launch = PoolLaunch(symbol=symbol, quote=quote, dex=dex, at=effective_time())
     gateway.market_events.record(launch)
     market = next(iter(gateway.venues.values())).market

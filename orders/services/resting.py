@@ -38,7 +38,12 @@ _CANCEL_TRIES = 5
 
 def trigger_condition(order: Order) -> dict[str, Any]:
     """The condition a waiting order rests on, as its ``waiting`` event names it."""
-    condition: dict[str, Any] = {"type": order.order_type}
+    condition: dict[str, Any] = {
+        "type": order.order_type,
+        "tokenIn": order.token_in,
+        "tokenOut": order.token_out,
+        "amount": money(order.amount_in),
+    }
     if order.order_type == OrderType.LIMIT and order.limit_price is not None:
         condition["limitPrice"] = money(order.limit_price)
         condition["minAmountOut"] = str(

@@ -8,7 +8,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,7 +18,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from launcher.commands import web_command, worker_command
+from launcher.commands import monitor_command, web_command, worker_command
 from launcher.processes import free_port, spawn_group, stop_groups
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -128,3 +128,26 @@ def live_engine(
         stop_groups(processes, grace_s=20)
         web_log.close()
         worker_out.close()
+
+
+Monitor = Callable[[], subprocess.Popen[bytes]]
+
+
+@pytest.fixture
+def start_monitor(live_engine: LiveEngine, tmp_path: Path) -> Iterator[Monitor]:
+    """Start price monitors for the live engine (each call one more); all stop after."""
+    started: list[subprocess.Popen[bytes]] = []
+    logs: list[Any] = []
+
+    def start() -> subprocess.Popen[bytes]:
+        log = (tmp_path / f"monitor-{len(started)}.log").open("wb")
+        logs.append(log)
+        env = {**live_engine.env, "MONITOR_TICK_MS": "50"}
+        process = spawn_group(monitor_command(), env=env, output=log)
+        started.append(process)
+        return process
+
+    yield start
+    stop_groups(started, grace_s=5)
+    for log in logs:
+        log.close()

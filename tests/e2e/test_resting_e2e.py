@@ -12,40 +12,15 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
 from datetime import datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from launcher.commands import monitor_command
 from launcher.paths import MANAGE_PY
-from launcher.processes import spawn_group, stop_groups
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-Monitor = Callable[[], subprocess.Popen[bytes]]
-
-
-@pytest.fixture
-def start_monitor(live_engine, tmp_path: Path) -> Iterator[Monitor]:
-    started: list[subprocess.Popen[bytes]] = []
-    logs: list[Any] = []
-
-    def start() -> subprocess.Popen[bytes]:
-        log = (tmp_path / f"monitor-{len(started)}.log").open("wb")
-        logs.append(log)
-        env = {**live_engine.env, "MONITOR_TICK_MS": "50"}
-        process = spawn_group(monitor_command(), env=env, output=log)
-        started.append(process)
-        return process
-
-    yield start
-    stop_groups(started, grace_s=5)
-    for log in logs:
-        log.close()
 
 
 def market(live_engine, *args: str) -> str:
@@ -172,3 +147,26 @@ def test_a_sniper_buys_into_a_launched_pool(live_engine, start_monitor):
     order = wait_for(live_engine, order_id, {"confirmed", "failed"})
     assert order["status"] == "confirmed", order["error"]
     assert order["dex"] == "meteora"
+
+
+def test_the_resting_demo_triggers_a_limit_a_stop_and_a_sniper(live_engine, start_monitor):
+    start_monitor()
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(MANAGE_PY),
+            "demo",
+            "--resting",
+            "--url",
+            live_engine.base_url,
+            "--timeout",
+            "60",
+        ],
+        env={**live_engine.env, "COLUMNS": "160"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "3 confirmed, 0 failed, 0 unfinished of 3" in done.stdout, done.stdout[-3000:]

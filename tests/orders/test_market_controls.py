@@ -8,6 +8,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from rest_framework.test import APIClient
 
 from dex.market import Market
 from dex.market_events import EFFECTIVE_DELAY_S, RedisMarketEvents
@@ -79,3 +80,41 @@ def test_launch_opens_a_pool_once_and_the_token_trades(api):
     quote = api.get("/api/quote", {"tokenIn": "SOL", "tokenOut": "ZAP", "amount": "1"})
     assert quote.status_code == 200, quote.content
     assert quote.json()["quotes"]["meteora"]["pool"] == "meteora:ZAP/SOL"
+
+
+@pytest.fixture
+def client() -> APIClient:
+    api = APIClient()
+    api.raise_request_exception = False
+    return api
+
+
+def test_the_page_controls_move_and_launch_over_http(client):
+    moved = client.post("/api/market/move", {"symbol": "sol", "percent": "2.5"}, format="json")
+    assert moved.status_code == 200, moved.content
+    assert moved.json()["changed"].startswith("SOL +2.5% on")
+    bad = client.post("/api/market/move", {"symbol": "SOL", "percent": 5}, format="json")
+    assert bad.status_code == 400 and "percent" in bad.json()["errors"]  # a string, as typed
+    extra = client.post(
+        "/api/market/move", {"symbol": "SOL", "percent": "1", "by": "me"}, format="json"
+    )
+    assert extra.status_code == 400 and "by" in extra.json()["errors"]
+    unknown = client.post("/api/market/launch", {"symbol": "DOGE"}, format="json")
+    assert unknown.status_code == 400 and "symbol" in unknown.json()["errors"]
+    launched = client.post(
+        "/api/market/launch", {"symbol": "MOON", "dex": "meteora"}, format="json"
+    )
+    assert launched.status_code == 200, launched.content
+    again = client.post("/api/market/launch", {"symbol": "MOON"}, format="json")
+    assert again.status_code == 400 and "already trades" in again.json()["errors"]["symbol"][0]
+
+
+def test_market_controls_can_be_turned_off(client, settings):
+    settings.MARKET_CONTROLS = False
+    refused = client.post("/api/market/move", {"symbol": "SOL", "percent": "5"}, format="json")
+    assert refused.status_code == 403
+    assert "ENGINE_MARKET_CONTROLS" in refused.json()["error"]
+    page = client.get("/")
+    assert b'id="market-panel"' not in page.content
+    settings.MARKET_CONTROLS = True
+    assert b'id="market-panel"' in client.get("/").content

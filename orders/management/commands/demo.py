@@ -9,9 +9,6 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-import urllib.error
-import urllib.request
-from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -23,57 +20,8 @@ from rich.table import Table
 from rich.text import Text
 from websockets.asyncio.client import connect
 
-STATUS_STYLE = {
-    "pending": "grey62",
-    "routing": "cyan",
-    "building": "magenta",
-    "submitted": "yellow",
-    "confirmed": "bold green",
-    "failed": "bold red",
-}
-TERMINAL = {"confirmed", "failed"}
-
-
-@dataclass
-class Tracked:
-    order_id: str
-    submitted_at: float
-    status: str = "pending"
-    attempt: int = 0
-    dex: str | None = None
-    quotes: dict[str, Any] = field(default_factory=dict)
-    reason: str = ""
-    amount_out: str | None = None
-    tx_hash: str | None = None
-    error: str | None = None
-    finished_at: float | None = None
-    events: int = 0
-
-    def apply(self, event: dict[str, Any]) -> None:
-        self.events += 1
-        self.status = event["status"]
-        self.attempt = event.get("attempt") or self.attempt
-        if event.get("quotes"):
-            self.quotes = event["quotes"]
-            self.dex = event.get("dex")
-            self.reason = (event.get("details") or {}).get("reason", "")
-        self.amount_out = event.get("amountOut") or self.amount_out
-        self.tx_hash = event.get("txHash") or self.tx_hash
-        self.error = event.get("error") or self.error
-        if self.status in TERMINAL:
-            self.finished_at = time.monotonic()
-
-
-def _http(method: str, url: str, body: Any = None) -> tuple[int, Any]:
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(
-        url, data=data, method=method, headers={"Content-Type": "application/json"}
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=15) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read() or b"null")
+from orders.management.demo_client import STATUS_STYLE, Tracked, http
+from orders.management.demo_resting import run_resting_demo
 
 
 class Command(BaseCommand):
@@ -88,6 +36,11 @@ class Command(BaseCommand):
             "--vary", action="store_true", help="scale amounts up to show routing flip with size"
         )
         parser.add_argument("--slippage-bps", type=int, default=50)
+        parser.add_argument(
+            "--resting",
+            action="store_true",
+            help="a limit, a stop and a sniper, each triggered by a market event",
+        )
         parser.add_argument("--timeout", type=float, default=60.0)
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -98,12 +51,16 @@ class Command(BaseCommand):
             raise CommandError("--pair must look like SOL/USDC")
         base = options["url"].rstrip("/")
         try:
-            _http("GET", f"{base}/livez")
+            http("GET", f"{base}/livez")
         except OSError as exc:
             raise CommandError(
                 f"no engine answers at {base} ({exc}); start it with `make run`"
             ) from None
         console = Console()
+        if options["resting"]:
+            trackers = asyncio.run(run_resting_demo(console, base, timeout=options["timeout"]))
+            self._summary(console, trackers)
+            return
         trackers = asyncio.run(self._run(console, base, token_in, token_out, options))
         self._summary(console, trackers)
 
@@ -121,7 +78,7 @@ class Command(BaseCommand):
         answers = await asyncio.gather(
             *(
                 asyncio.to_thread(
-                    _http,
+                    http,
                     "POST",
                     f"{base}/api/orders/execute",
                     {
@@ -149,7 +106,7 @@ class Command(BaseCommand):
 
         async def poll_stats() -> None:
             while True:
-                _, body = await asyncio.to_thread(_http, "GET", f"{base}/api/orders/stats")
+                _, body = await asyncio.to_thread(http, "GET", f"{base}/api/orders/stats")
                 stats.update(body or {})
                 await asyncio.sleep(0.5)
 
@@ -166,7 +123,7 @@ class Command(BaseCommand):
                     break
             poller.cancel()
             # The last frame shows the queue as it is now, not as of the last poll.
-            _, body = await asyncio.to_thread(_http, "GET", f"{base}/api/orders/stats")
+            _, body = await asyncio.to_thread(http, "GET", f"{base}/api/orders/stats")
             stats.update(body or {})
             live.update(self._view(trackers, stats, started))
         return trackers
@@ -243,5 +200,5 @@ class Command(BaseCommand):
                 f"{latencies[len(latencies) // 2]:.2f}s, slowest {latencies[-1]:.2f}s"
             )
         for tracker in trackers:
-            if tracker.status == "failed":
+            if tracker.status in ("failed", "expired", "cancelled"):
                 console.print(f"[red]{tracker.order_id}[/]: {tracker.error}")

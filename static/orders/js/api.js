@@ -26,13 +26,19 @@ export function apiClient(fetchImpl = (...args) => globalThis.fetch(...args)) {
     /** GET /api/orders/<id>: the summary with the whole timeline in `events`. */
     orderDetail: (orderId) => request("/api/orders/" + encodeURIComponent(orderId)),
     stats: () => request("/api/orders/stats"),
-    submitOrder: (body) =>
-      request("/api/orders/execute", {
-        method: "POST",
-        headers: { "Content-Type": "application/json" },
-        body: JSON.stringify(body),
-      }),
+    tokens: () => request("/api/tokens"),
+    /** GET /api/quote: what the order would get now (its executable price). */
+    quote: ({ tokenIn, tokenOut, amount }) =>
+      request("/api/quote?" + new URLSearchParams({ tokenIn, tokenOut, amount }).toString()),
+    cancelOrder: (orderId) => request("/api/orders/" + encodeURIComponent(orderId) + "/cancel", { method: "POST" }),
+    marketMove: (body) => postJSON("/api/market/move", body),
+    marketLaunch: (body) => postJSON("/api/market/launch", body),
+    submitOrder: (body) => postJSON("/api/orders/execute", body),
   };
+
+  function postJSON(path, body) {
+    return request(path, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+  }
 }
 
 function flatten(value) {

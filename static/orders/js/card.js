@@ -36,6 +36,23 @@ function meta(m) {
     m.attempts > 0 ? h("span", null, "attempt " + m.attempts) : null,
     m.mine ? h("span", { className: "tag you" }, "you") : null,
     m.retrying ? h("span", { className: "tag retry" }, "retry at " + fmtTime(m.nextAttemptAt)) : null,
+    m.cancellable ? h("button", { type: "button", className: "btn-cancel", dataset: { cancel: m.id } }, "Cancel") : null,
+  );
+}
+
+/** A resting order's condition, and while it waits the price it would get now. */
+function condition(m) {
+  const c = m.condition;
+  if (!c) return null;
+  const waiting = m.status === "waiting" || m.status === "pending";
+  const live = waiting ? c.live : null;
+  return h(
+    "div",
+    { className: "condition" + (live && live.met ? " met" : ""), dataset: { type: c.type } },
+    h("span", { className: "condition-type" }, c.type),
+    h("span", { className: "condition-text" }, c.text),
+    live ? h("span", { className: "condition-live mono", title: live.price || null }, live.text, live.gapText ? h("small", null, " · " + live.gapText) : null) : null,
+    waiting && c.expiresAt ? h("span", { className: "condition-expiry muted", title: c.trigger.expiresAt }, "expires " + fmtTime(c.expiresAt)) : null,
   );
 }
 
@@ -192,5 +209,5 @@ function errors(items) {
 
 /** The children of an order's <article>, in the page's order. */
 export function cardChildren(m) {
-  return [header(m), meta(m), timeline(m.timeline), quotes(m.quotes), route(m.route), facts(m), errors(m.errors)].filter(Boolean);
+  return [header(m), meta(m), condition(m), timeline(m.timeline), quotes(m.quotes), route(m.route), facts(m), errors(m.errors)].filter(Boolean);
 }

@@ -5,13 +5,15 @@
 // order. Events are de-duplicated by (orderId, seq). What a tab keeps is bounded
 // (MAX_CARDS orders) and so is what it fetches (sync.js, details.js).
 
-import { apiClient } from "./api.js";
+import { apiClient, describeErrors } from "./api.js";
+import { setupMarketControls } from "./controls.js";
 import { byId, readJSON } from "./dom.js";
 import { Clock, shortHash } from "./format.js";
 import { setupOrderForm } from "./form.js";
 import { OrdersGrid, renderConnection, renderCounters, syncNoteText } from "./render.js";
+import { LivePrices } from "./resting.js";
 import { StatsPoller } from "./stats.js";
-import { OrderStore } from "./store.js";
+import { OrderStore, statusOf } from "./store.js";
 import { Backfill, StreamConnection } from "./stream.js";
 import { OrderSync } from "./sync.js";
 
@@ -38,6 +40,7 @@ const counters = new StatsPoller({
         executing: byId("count-executing"),
         retrying: byId("count-retrying"),
         queued: byId("count-queued"),
+        waiting: byId("count-waiting"),
         confirmedLastMinute: byId("count-confirmed"),
         failedLastMinute: byId("count-failed"),
       },
@@ -47,6 +50,7 @@ const counters = new StatsPoller({
 
 const form = setupOrderForm({
   submitOrder: api.submitOrder,
+  quote: api.quote,
   onAccepted: (summary) => {
     if (!store.has(summary.orderId)) counters.bump(null, "pending"); // the stream may not have told us yet
     sync.onSubmitted(summary);
@@ -62,8 +66,17 @@ const grid = new OrdersGrid({
   tokens: form.tokens,
   serverNow: () => clock.serverNow(),
   isCurrent: (rec) => store.get(rec.id) === rec,
+  livePrice: (rec) => livePrices.get(rec.id),
   onFlushed: () => grid.remove(sync.prune()),
 });
+
+// What waiting orders would get now: a few quotes every couple of seconds, not one each.
+const livePrices = new LivePrices({
+  quote: api.quote,
+  waiting: () => store.all().filter((rec) => statusOf(rec) === "waiting"),
+  onPrice: (rec) => grid.touch(rec),
+});
+setupMarketControls({ api });
 
 function updateSyncNote() {
   syncNote.textContent = syncNoteText(backfill, sync.details.pending);
@@ -102,7 +115,21 @@ document.querySelector(".filters").addEventListener("click", (event) => {
   byId("orders").dataset.filter = chip.dataset.filter;
 });
 
-byId("orders").addEventListener("click", (event) => {
+byId("orders").addEventListener("click", async (event) => {
+  const cancel = event.target.closest(".btn-cancel");
+  if (cancel) {
+    cancel.disabled = true;
+    cancel.textContent = "cancelling…";
+    const res = await api.cancelOrder(cancel.dataset.cancel);
+    if (res.ok) {
+      sync.onSummary(res.body); // says cancelled; the event follows on the stream
+    } else {
+      const { fields, general } = describeErrors(res);
+      cancel.textContent = "can't cancel";
+      cancel.title = [...fields.map(([, text]) => text), ...general].join(" · ");
+    }
+    return;
+  }
   const hash = event.target.closest(".tx-hash");
   if (!hash || !navigator.clipboard) return;
   navigator.clipboard.writeText(hash.dataset.full).then(
@@ -145,6 +172,7 @@ window.engineDebug = {
 
 conn.connect();
 counters.poll();
+livePrices.start();
 setInterval(() => {
   grid.tick();
   if (conn.state === "reconnecting") renderConnection(connectionNode, conn);

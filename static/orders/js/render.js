@@ -9,8 +9,8 @@ const FLUSH_MS = 16;
 
 export class OrdersGrid {
   /** ``isCurrent(rec)``: the record is still the store's (not pruned meanwhile). */
-  constructor({ grid, empty, total, countNodes, dexes, tokens, serverNow, isCurrent, onFlushed = () => {}, timers = globalThis }) {
-    Object.assign(this, { grid, empty, total, countNodes, dexes, tokens, serverNow, isCurrent, onFlushed, timers });
+  constructor({ grid, empty, total, countNodes, dexes, tokens, serverNow, isCurrent, livePrice = () => null, onFlushed = () => {}, timers = globalThis }) {
+    Object.assign(this, { grid, empty, total, countNodes, dexes, tokens, serverNow, isCurrent, livePrice, onFlushed, timers });
     this.cards = new Map(); // orderId -> {node, created}
     this.dirty = new Set();
     this.flushTimer = null;
@@ -45,7 +45,7 @@ export class OrdersGrid {
   }
 
   render(rec) {
-    const model = cardModel(rec, { dexes: this.dexes, tokens: this.tokens, serverNow: this.serverNow() });
+    const model = cardModel(rec, { dexes: this.dexes, tokens: this.tokens, serverNow: this.serverNow(), livePrice: this.livePrice(rec) });
     let entry = this.cards.get(rec.id);
     if (!entry) {
       const node = document.createElement("article");
@@ -78,11 +78,13 @@ export class OrdersGrid {
   }
 
   chrome() {
-    const counts = { active: 0, confirmed: 0, failed: 0 };
+    const counts = { active: 0, waiting: 0, confirmed: 0, failed: 0, ended: 0 };
     this.cards.forEach(({ node }) => {
       const s = node.dataset.status;
       if (s === "confirmed") counts.confirmed++;
       else if (s === "failed") counts.failed++;
+      else if (s === "waiting") counts.waiting++;
+      else if (s === "cancelled" || s === "expired") counts.ended++;
       else counts.active++;
     });
     const shown = this.cards.size;

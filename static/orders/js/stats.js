@@ -4,6 +4,7 @@ import { IN_FLIGHT } from "./store.js";
 
 function bucket(status) {
   if (status === "pending") return "queued";
+  if (status === "waiting") return "waiting";
   if (IN_FLIGHT.has(status)) return "executing";
   return null;
 }

@@ -4,9 +4,11 @@
 
 import { parseTime } from "./format.js";
 
-export const STATUSES = ["pending", "routing", "building", "submitted", "confirmed", "failed"];
-export const TERMINAL = new Set(["confirmed", "failed"]);
+export const STATUSES = ["pending", "waiting", "routing", "building", "submitted", "confirmed", "failed", "cancelled", "expired"];
+export const TERMINAL = new Set(["confirmed", "failed", "cancelled", "expired"]);
 export const IN_FLIGHT = new Set(["routing", "building", "submitted"]);
+/** What a cancel may still end. */
+export const CANCELLABLE = new Set(["pending", "waiting"]);
 
 export function summarySeq(rec) {
   return rec.summary ? rec.summary.lastSeq || 0 : 0;

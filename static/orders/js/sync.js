@@ -44,9 +44,17 @@ export class OrderSync {
 
   /** The engine accepted an order this tab submitted. */
   onSubmitted(summary) {
-    const rec = this.store.summarize(summary, { force: true });
+    return this.onSummary(summary, { mine: true });
+  }
+
+  /**
+   * A summary the tab was handed (a submit's or a cancel's answer): often ahead of the
+   * stream, whose events then fill in the timeline.
+   */
+  onSummary(summary, { mine = false } = {}) {
+    const rec = this.store.summarize(summary, { force: mine });
     if (!rec) return null;
-    rec.mine = true;
+    if (mine) rec.mine = true;
     this.wantHistory(rec, { wait: true });
     this.onTouch(rec);
     return rec;

@@ -6,7 +6,11 @@
 
 import { decSub, fmtPct, signed, trimDec } from "./decimal.js";
 import { parseTime } from "./format.js";
-import { STATUSES, TERMINAL, hasGap, sortedEvents, statusOf, summarySeq } from "./store.js";
+import { conditionOf, isResting } from "./resting.js";
+import { CANCELLABLE, IN_FLIGHT, TERMINAL, hasGap, sortedEvents, statusOf, summarySeq } from "./store.js";
+
+const MARKET_FLOW = ["pending", "routing", "building", "submitted", "confirmed"];
+const RESTING_FLOW = ["pending", "waiting", "routing", "building", "submitted", "confirmed"];
 
 function lastOf(events, status) {
   let found = null;
@@ -26,11 +30,16 @@ function pageSymbol(symbol, tokens) {
   return symbol[0] === "w" && tokens.includes(symbol.slice(1)) ? symbol.slice(1) : symbol;
 }
 
-/** Amount and pair: from the summary, else from the latest routing event, else unknown. */
+/**
+ * Amount and pair: from the summary, else from the latest routing event, else from a
+ * waiting event's condition, else unknown.
+ */
 export function pairOf(rec, lastRouting, tokens) {
   const s = rec.summary;
   if (s) return { amountIn: s.amountIn, tokenIn: s.tokenIn, tokenOut: s.tokenOut };
   const pair = { amountIn: null, tokenIn: null, tokenOut: null };
+  const trigger = !lastRouting && conditionOf(rec) ? conditionOf(rec).trigger : null;
+  if (trigger && trigger.tokenIn) return { amountIn: trigger.amount || null, tokenIn: trigger.tokenIn, tokenOut: trigger.tokenOut };
   const details = (lastRouting && lastRouting.details) || rec.route;
   const hops = details && details.path ? String(details.path).split(/\s*->\s*/) : [];
   if (hops.length >= 2) {
@@ -67,7 +76,8 @@ function timelineOf(rec, events, status, serverNow) {
     };
   });
   let future = [];
-  if (!terminal && !TERMINAL.has(status)) future = STATUSES.slice(STATUSES.indexOf(status) + 1, 5);
+  const flow = isResting(rec) ? RESTING_FLOW : MARKET_FLOW;
+  if (!terminal && !TERMINAL.has(status) && flow.includes(status)) future = flow.slice(flow.indexOf(status) + 1);
   return {
     steps,
     fetching: hasGap(rec),
@@ -78,7 +88,7 @@ function timelineOf(rec, events, status, serverNow) {
   };
 }
 
-function quotesOf(rec, lastRouting, s, dexes, unit) {
+function quotesOf(rec, lastRouting, s, dexes, unit, status) {
   const quotes = (lastRouting && lastRouting.quotes) || (rec.route && rec.route.quotes) || null;
   const chosen = (lastRouting && lastRouting.dex) || (rec.route && rec.route.dex) || s.dex;
   const names = dexes.slice();
@@ -88,7 +98,8 @@ function quotesOf(rec, lastRouting, s, dexes, unit) {
   const quoteMs = lastRouting && lastRouting.details && lastRouting.details.quoteMs;
   const block = { title, quoteMs: quoteMs ? Math.round(quoteMs) : null, unit, items: [] };
   if (!quotes) {
-    block.items = names.map((name) => ({ kind: "placeholder", dex: name, text: "awaiting quote…" }));
+    const text = status === "waiting" || status === "cancelled" || status === "expired" ? "quoted at the trigger" : "awaiting quote…";
+    block.items = names.map((name) => ({ kind: "placeholder", dex: name, text }));
     return block;
   }
   const valid = names.filter((name) => quotes[name] && !quotes[name].error && quotes[name].outAmount !== undefined);
@@ -138,16 +149,17 @@ function errorsOf(events, s, status) {
     items.push({ label, text });
   };
   events.forEach((ev) => {
-    if (ev.status === "routing" && ev.error) add("attempt " + ((ev.attempt || 2) - 1), ev.error);
+    if (ev.status === "routing" && ev.error && ev.attempt > 1) add("attempt " + (ev.attempt - 1), ev.error);
+    if (ev.status === "waiting" && ev.error) add("rests again", ev.error);
     if (ev.status === "failed") add("failed", ev.error || s.error);
   });
-  if (s.error && !TERMINAL.has(status)) add("attempt " + (s.attempts || 1) + " (will retry)", s.error);
+  if (s.error && IN_FLIGHT.has(status)) add("attempt " + (s.attempts || 1) + " (will retry)", s.error);
   if (status === "failed") add("failed", s.error);
   return items;
 }
 
 /** Everything one card shows. ``dexes`` and ``tokens`` are the page's lists. */
-export function cardModel(rec, { dexes = [], tokens = [], serverNow = Date.now() } = {}) {
+export function cardModel(rec, { dexes = [], tokens = [], serverNow = Date.now(), livePrice = null } = {}) {
   const s = rec.summary || {};
   const status = statusOf(rec);
   const events = sortedEvents(rec);
@@ -185,9 +197,12 @@ export function cardModel(rec, { dexes = [], tokens = [], serverNow = Date.now()
     attempts,
     nextAttemptAt: retrying ? parseTime(s.nextAttemptAt) : null,
     timeline: timelineOf(rec, events, status, serverNow),
-    quotes: quotesOf(rec, lastRouting, s, dexes, pair.tokenOut || ""),
+    quotes: quotesOf(rec, lastRouting, s, dexes, pair.tokenOut || "", status),
     route: routeOf(rec, lastRouting, s),
     facts: { amountOut, price, minOut, txHash: txHash || s.txHash || null },
     errors: errorsOf(events, s, status),
+    orderType: s.orderType || (isResting(rec) ? "resting" : "market"),
+    condition: conditionOf(rec, { livePrice, serverNow }),
+    cancellable: CANCELLABLE.has(status),
   };
 }
