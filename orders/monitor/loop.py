@@ -126,29 +126,51 @@ class PriceMonitor:
     # --- what triggers --------------------------------------------------------------
 
     def due(self, prices: ExecutablePrices, report: TickReport) -> list[Trigger]:
-        """The orders whose condition holds at ``prices.t``."""
+        """The orders whose condition holds at ``prices.t``.
+
+        Two prices per pair bound the whole pair (at its smallest and largest size); a
+        size group is priced on its own only when some of its orders lie inside those
+        bounds, and an order one by one only inside its group's.
+        """
         found: list[Trigger] = []
         for (token_in, token_out), pair_book in self.book.pairs.items():
             if pair_book.snipers and prices.has_pool(token_in, token_out):
                 for pk in list(pair_book.snipers):
                     found += self._check(prices, pk, report)
-            # Rounding the output down to a unit moves a price by less than this.
-            rounding = float(get_token(token_out).unit)
-            for group in pair_book.groups.values():
-                slack = rounding / float(group.smallest)
-                if len(group.limits):
+            if not pair_book.groups:
+                continue
+            # Rounding an output down to its unit lowers the price of an order of size s
+            # by less than unit / s: the bounds are widened by that for the smallest s.
+            unit = float(get_token(token_out).unit)
+            groups = pair_book.groups.values()
+            smallest = min(group.smallest for group in groups)
+            largest = max(group.largest for group in groups)
+            slack = unit / float(smallest)
+            pair = (token_in, token_out)
+            pair_best = self._bound(prices, pair, smallest, +slack, math.inf)
+            pair_worst = self._bound(prices, pair, largest, -slack, 0.0)
+            for group in groups:
+                slack = unit / float(group.smallest)
+                if group.limits.at_most(pair_best):
                     # Nothing in the group gets more than its smallest size does.
-                    best = prices.price(token_in, token_out, group.smallest)
-                    ceiling = math.inf if best is None else float(best) + slack
+                    ceiling = self._bound(prices, pair, group.smallest, +slack, math.inf)
                     for pk in group.limits.at_most(ceiling):
                         found += self._check(prices, pk, report)
-                if len(group.stops):
+                if group.stops.at_least(pair_worst):
                     # Nothing in the group gets less than its largest size does.
-                    worst = prices.price(token_in, token_out, group.largest)
-                    floor = 0.0 if worst is None else float(worst) - slack
+                    floor = self._bound(prices, pair, group.largest, -slack, 0.0)
                     for pk in group.stops.at_least(floor):
                         found += self._check(prices, pk, report)
         return found
+
+    @staticmethod
+    def _bound(
+        prices: ExecutablePrices, pair: tuple[str, str], size: Decimal, slack: float, unknown: float
+    ) -> float:
+        """The price at ``size`` widened by ``slack``; ``unknown`` when the pools cannot
+        fill that size (then no bound: every order of the range is looked at)."""
+        price = prices.price(pair[0], pair[1], size)
+        return unknown if price is None else float(price) + slack
 
     def _check(self, prices: ExecutablePrices, pk: int, report: TickReport) -> list[Trigger]:
         order = self.book.get(pk)
@@ -214,6 +236,7 @@ class PriceMonitor:
         """Tick until ``stop`` is set; a database outage is waited out, not fatal."""
         logger.info("price monitor started: tick %.0f ms", tick_s * 1000)
         last_note = time.monotonic()
+        loaded = False
         while not stop.is_set():
             begun = time.monotonic()
             try:
@@ -223,6 +246,13 @@ class PriceMonitor:
                 close_old_connections()
                 stop.wait(1.0)
                 continue
+            if not loaded:
+                loaded = True
+                logger.info(
+                    "price monitor: book loaded, %d orders resting (%.0f ms)",
+                    len(self.book),
+                    report.ms,
+                )
             if report.triggered or report.expired:
                 logger.info(
                     "price monitor: %d triggered, %d expired, %d lost to others (%.1f ms)",
