@@ -13,6 +13,7 @@ import math
 import struct
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import lru_cache
 
 from dex.market_events import MarketEvents
 from dex.tokens import TOKENS
@@ -48,8 +49,13 @@ def _gaussian(seed: int, key: str, scale_index: int, grid: int) -> float:
     return math.sqrt(-2.0 * math.log(u1)) * math.cos(2.0 * math.pi * u2)
 
 
+@lru_cache(maxsize=4096)
 def _noise(seed: int, key: str, t: float, scales: tuple[float, ...], amplitude: float) -> float:
-    """Multi-scale value noise: a smooth, seeded, random-walk-like path through time."""
+    """Multi-scale value noise: a smooth, seeded, random-walk-like path through time.
+
+    Pure, so cached: the monitor prices many sizes of a pair at one instant, and each
+    price needs the same few points of the walk (a dozen hashes each).
+    """
     total = 0.0
     for index, scale in enumerate(scales):
         position = t / scale

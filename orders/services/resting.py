@@ -13,6 +13,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from django.db import transaction
@@ -109,12 +110,12 @@ def order_trigger(
         order, route, quote_ms=quote_ms, extra_details={"triggeredBy": triggered_by.as_dict()}
     )
     changes["triggered_attempt"] = order.attempts
-    with transaction.atomic():
-        moved = order_transition(
-            order=order, to=Status.ROUTING, notifier=notifier, changes=changes, event=event
-        )
-        if moved:
-            transaction.on_commit(lambda: queue.enqueue(order_pk=order.pk))
+    moved = order_transition(
+        order=order, to=Status.ROUTING, notifier=notifier, changes=changes, event=event
+    )
+    if moved:
+        # After the caller's commit when it batches triggers, else at once.
+        transaction.on_commit(partial(queue.enqueue, order_pk=order.pk))
     if moved:
         logger.info(
             "order %s triggered: %s",

@@ -288,3 +288,65 @@ def test_two_monitors_and_a_cancel_race_one_order_and_exactly_one_wins(
     triggered = [o.pk for o in orders if o.status == Status.ROUTING]
     assert sorted(queue.queued) == sorted(triggered)
     assert len(cancels) == len(orders) - len(triggered)
+
+
+def test_expiry_trigger_and_cancel_racing_on_many_orders_each_end_one_way(
+    make_order, gateway, recorder, queue
+):
+    price = price_now(gateway)
+    deadline = timezone.now() + timedelta(milliseconds=300)
+    orders = [
+        resting(
+            make_order,
+            order_type="limit",
+            limit_price=price * Decimal("0.5"),
+            slippage_bps=0,
+            expires_at=deadline,
+        )
+        for _ in range(12)
+    ]
+    monitor = PriceMonitor(gateway=gateway, notifier=recorder, queue=queue)
+    monitor.catch_up()
+    # Everyone starts as the orders are about to expire.
+    time.sleep(max(0.0, (deadline - timezone.now()).total_seconds() - 0.01))
+    barrier = threading.Barrier(3)
+
+    def expire() -> None:
+        barrier.wait()
+        try:
+            for _ in range(5):
+                orders_expire_due(notifier=recorder)
+                time.sleep(0.005)
+        finally:
+            connection.close()
+
+    def trigger() -> None:
+        barrier.wait()
+        try:
+            monitor.tick()
+        finally:
+            connection.close()
+
+    def cancel() -> None:
+        barrier.wait()
+        try:
+            for order in reversed(orders):
+                with contextlib.suppress(CancelConflictError):
+                    order_cancel(order_id=str(order.public_id), notifier=recorder)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=f) for f in (expire, trigger, cancel)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    orders_expire_due(notifier=recorder)
+    endings = {"routing", "cancelled", "expired"}
+    for order in orders:
+        order.refresh_from_db()
+        seen = [s for s in statuses(order) if s in endings]
+        assert len(seen) == 1, statuses(order)
+        assert order.status == seen[0]
+    triggered = {o.pk for o in orders if o.status == Status.ROUTING}
+    assert set(queue.queued) == triggered
