@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.db import DatabaseError, close_old_connections, transaction
 from django.utils import timezone
@@ -101,26 +102,22 @@ class PriceMonitor:
         self._read_since = started
         return changed
 
-    def _apply(self, row: tuple[object, ...]) -> int:
-        pk, last_seq, status, order_type, token_in, token_out, amount, limit, stop, expires = row[
-            :10
-        ]
-        assert isinstance(pk, int) and isinstance(last_seq, int)
-        known = self.book.get(pk)
+    def _apply(self, row: tuple[Any, ...]) -> int:
+        pk, last_seq, status, order_type, token_in, token_out, amount, limit, stop, expires, _ = row
         if status != Order.Status.WAITING:
             return 1 if self.book.remove(pk) is not None else 0
+        known = self.book.get(pk)
         if known is not None and known.last_seq == last_seq:
             return 0
-        assert isinstance(expires, datetime) and isinstance(amount, Decimal)
         self.book.upsert(
             RestingOrder(
                 pk=pk,
                 last_seq=last_seq,
-                order_type=str(order_type),
-                token_in=str(token_in),
-                token_out=str(token_out),
+                order_type=order_type,
+                token_in=token_in,
+                token_out=token_out,
                 amount=amount,
-                trigger_price=limit if order_type == "limit" else stop,  # type: ignore[arg-type]
+                trigger_price=limit if order_type == Order.OrderType.LIMIT else stop,
                 expires_at=expires.timestamp(),
             )
         )
@@ -260,6 +257,10 @@ class PriceMonitor:
             except DatabaseError:
                 logger.exception("price monitor: database unavailable; retrying")
                 close_old_connections()
+                # What the book holds may no longer be what the database does (a claim
+                # cut short): read it whole again once the database answers.
+                self.book = RestingBook()
+                self._read_since = None
                 stop.wait(1.0)
                 continue
             if not loaded:

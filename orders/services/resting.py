@@ -116,7 +116,6 @@ def order_trigger(
     if moved:
         # After the caller's commit when it batches triggers, else at once.
         transaction.on_commit(partial(queue.enqueue, order_pk=order.pk))
-    if moved:
         logger.info(
             "order %s triggered: %s",
             order.public_id,
