@@ -26,9 +26,12 @@ import redis
 from dex.errors import (
     BlockhashExpiredError,
     DexError,
+    InsufficientLiquidityError,
     NetworkError,
 )
 from dex.market import deterministic_uniform
+from dex.quotes import significant
+from dex.router import split_input
 from dex.venues import SimulatedDex
 
 SLOT_SECONDS = 0.4
@@ -142,10 +145,16 @@ class MockNetwork:
         amount_in: Decimal,
         min_amount_out: Decimal,
         blockhash: Blockhash,
+        legs: list[dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
-        """A signed swap transaction. Same order, attempt and blockhash: same signature."""
+        """A signed swap transaction. Same order, attempt and blockhash: same signature.
+
+        ``legs`` (a split or a hop: ``{hop, percent, dex, pool, tokenIn, tokenOut}``) all
+        go in the one transaction: they land together or not at all, and the minimum
+        bounds their total output.
+        """
         signature = b58encode(_digest(self.seed, "sig", order_id, attempt, blockhash.hash, size=64))
-        return {
+        tx = {
             "signature": signature,
             "recentBlockhash": blockhash.hash,
             "slot": blockhash.slot,
@@ -159,6 +168,9 @@ class MockNetwork:
             "amountIn": str(amount_in),
             "minAmountOut": str(min_amount_out),
         }
+        if legs:
+            tx["legs"] = legs
+        return tx
 
     def submit(self, tx: dict[str, Any], *, now: float | None = None) -> SubmitReceipt:
         """Send a signed transaction. Sending the same one again changes nothing."""
@@ -201,33 +213,54 @@ class MockNetwork:
 
     def _outcome(self, tx: dict[str, Any], lands_at: float) -> TxStatus:
         """The fill at the moment the transaction lands: the market has moved since the quote."""
-        venue = self.venues[tx["dex"]]
         amount_in = Decimal(tx["amountIn"])
         min_out = Decimal(tx["minAmountOut"])
         try:
-            quote = venue.quote_at(
-                token_in=tx["tokenIn"], token_out=tx["tokenOut"], amount=amount_in, t=lands_at
-            )
+            out = self._fill(tx, amount_in, lands_at)
         except DexError as exc:
             return TxStatus("failed", lands_at, error=str(exc), failure="liquidity")
-        if quote is None:
-            return TxStatus("failed", lands_at, error="pool closed", failure="liquidity")
-        if quote.out_amount < min_out:
+        if out < min_out:
             return TxStatus(
                 "failed",
                 lands_at,
                 error=(
-                    f"slippage exceeded: fill {quote.out_amount} {tx['tokenOut']} is below "
-                    f"the minimum {min_out}"
+                    f"slippage exceeded: fill {out} {tx['tokenOut']} is below the minimum {min_out}"
                 ),
                 failure="slippage",
             )
         return TxStatus(
             "confirmed",
             lands_at,
-            amount_out=quote.out_amount,
-            executed_price=quote.price,
+            amount_out=out,
+            executed_price=significant(out / amount_in),
         )
+
+    def _fill(self, tx: dict[str, Any], amount_in: Decimal, at: float) -> Decimal:
+        """Every leg at ``at``, hop by hop: a hop's input is what the one before it gave."""
+        legs = tx.get("legs") or [
+            {
+                "hop": 0,
+                "percent": 100,
+                "dex": tx["dex"],
+                "tokenIn": tx["tokenIn"],
+                "tokenOut": tx["tokenOut"],
+            }
+        ]
+        amount = amount_in
+        for hop in sorted({leg["hop"] for leg in legs}):
+            hop_legs = [leg for leg in legs if leg["hop"] == hop]
+            shares = split_input(
+                amount, [leg["percent"] for leg in hop_legs], hop_legs[0]["tokenIn"]
+            )
+            amount = Decimal(0)
+            for leg, share in zip(hop_legs, shares, strict=True):
+                quote = self.venues[leg["dex"]].quote_at(
+                    token_in=leg["tokenIn"], token_out=leg["tokenOut"], amount=share, t=at
+                )
+                if quote is None:
+                    raise InsufficientLiquidityError(f"pool {leg.get('pool', leg['dex'])} closed")
+                amount += quote.out_amount
+        return amount
 
     def _load(self, signature: str) -> dict[str, Any] | None:
         raw = cast(bytes | None, self.client.get(_KEY.format(signature)))

@@ -6,20 +6,98 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 
 from dex.errors import DexError, InsufficientLiquidityError, NetworkError, NoRouteError
-from dex.quotes import Quote, Quoter, significant
+from dex.quotes import BPS, Quote, Quoter, significant
+from dex.tokens import get_token
 
 logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
+class Leg:
+    """``percent`` of one hop's input through one pool (Jupiter's routePlan leg)."""
+
+    hop: int  # 0, or 1 for the second pool of a route through SOL or USDC
+    percent: int
+    quote: Quote
+
+
+def split_input(amount: Decimal, percents: list[int], token: str) -> list[Decimal]:
+    """Each leg's share of ``amount`` in whole units of ``token``; the last leg takes what
+    rounding left, so the shares always add up to the amount exactly."""
+    unit = get_token(token).unit
+    shares = [(amount * percent / 100).quantize(unit, rounding=ROUND_DOWN) for percent in percents]
+    shares[-1] = amount - sum(shares[:-1], Decimal(0))
+    return shares
+
+
+@dataclass(frozen=True)
 class Route:
-    chosen: Quote
-    # Every venue asked: its quote, or the reason it could not quote.
+    # The best single pool on the pair itself: None when no DEX has one.
+    chosen: Quote | None
+    # Every venue asked for the pair itself: its quote, or the reason it could not quote.
     quotes: dict[str, Quote | str]
     reason: str
+    # The plan when it is more than the chosen pool alone: a split, a hop, or both.
+    legs: tuple[Leg, ...] = ()
+
+    @property
+    def plan(self) -> tuple[Leg, ...]:
+        if self.legs:
+            return self.legs
+        if self.chosen is None:
+            raise ValueError("a route without legs needs a chosen pool")
+        return (Leg(0, 100, self.chosen),)
+
+    @property
+    def token_in(self) -> str:
+        return self.plan[0].quote.token_in
+
+    @property
+    def token_out(self) -> str:
+        return self.plan[-1].quote.token_out
+
+    @property
+    def in_amount(self) -> Decimal:
+        return sum((leg.quote.in_amount for leg in self.plan if leg.hop == 0), Decimal(0))
+
+    @property
+    def out_amount(self) -> Decimal:
+        last = self.plan[-1].hop
+        return sum((leg.quote.out_amount for leg in self.plan if leg.hop == last), Decimal(0))
+
+    @property
+    def price(self) -> Decimal:
+        """Output per unit of input for the whole amount: the executable price."""
+        return self.out_amount / self.in_amount
+
+    @property
+    def path(self) -> list[str]:
+        """The tokens the swap passes through: [tokenIn, tokenOut] or [tokenIn, hub, tokenOut]."""
+        tokens = [self.token_in]
+        for hop in sorted({leg.hop for leg in self.plan}):
+            tokens.append(next(leg.quote.token_out for leg in self.plan if leg.hop == hop))
+        return tokens
+
+    @property
+    def dex(self) -> str:
+        """One DEX's name, or the DEXes of a split or hop joined by "+"."""
+        names: list[str] = []
+        for leg in self.plan:
+            if leg.quote.dex not in names:
+                names.append(leg.quote.dex)
+        return "+".join(names)
+
+    @property
+    def pool(self) -> str:
+        return "+".join(leg.quote.pool for leg in self.plan)
+
+    def min_out(self, slippage_bps: int) -> Decimal:
+        """The least total output the order accepts: the slippage bound on the whole."""
+        unit = get_token(self.token_out).unit
+        return (self.out_amount * (BPS - slippage_bps) / BPS).quantize(unit, rounding=ROUND_DOWN)
 
     def quotes_dict(self, *, slippage_bps: int | None = None) -> dict[str, object]:
         return {
@@ -94,7 +172,7 @@ async def find_best_route(
         amount,
         token_in,
         token_out,
-        route.chosen.dex,
+        route.dex,
         route.reason,
     )
     return route

@@ -14,6 +14,7 @@ from django.conf import settings
 from dex.market import Market
 from dex.market_events import RedisMarketEvents
 from dex.network import MockNetwork, resolve_seed
+from dex.smart_router import HUBS
 from dex.venues import SimulatedDex, build_venues, pair_has_pool, token_trades
 
 
@@ -27,6 +28,17 @@ class DexGateway:
     def has_pool(self, token_in: str, token_out: str) -> bool:
         """A pool for the pair on some DEX now, launched ones included."""
         return pair_has_pool(token_in, token_out, venues=self.venues)
+
+    def has_route(self, token_in: str, token_out: str) -> bool:
+        """A pool for the pair, or a pair of pools through SOL or USDC (smart routing)."""
+        if self.has_pool(token_in, token_out):
+            return True
+        return any(
+            hub not in (token_in, token_out)
+            and self.has_pool(token_in, hub)
+            and self.has_pool(hub, token_out)
+            for hub in HUBS
+        )
 
     def trades(self, symbol: str) -> bool:
         return token_trades(symbol, venues=self.venues)

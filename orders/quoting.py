@@ -12,20 +12,23 @@ from typing import Any
 from django.conf import settings
 
 from dex.errors import QuoteTimeoutError
-from dex.quotes import Quote, significant
-from dex.router import Route, find_best_route
+from dex.quotes import significant
+from dex.router import Leg, Route
+from dex.smart_router import find_route
 from dex.tokens import TOKENS, get_token
 from orders import aio
 from orders.gateway import DexGateway, default_gateway
 from orders.payloads import money
 
 
-def route_leg(quote: Quote, *, percent: int = 100) -> dict[str, Any]:
-    """One leg of a ``routePlan`` (Jupiter's shape): ``percent`` of the input via one pool."""
+def route_leg(leg: Leg) -> dict[str, Any]:
+    """One leg of a ``routePlan`` (Jupiter's shape): ``percent`` of a hop's input via one
+    pool. Legs of one hop are a split; a second hop's legs take the first hop's output."""
+    quote = leg.quote
     return {
         "dex": quote.dex,
         "pool": quote.pool,
-        "percent": percent,
+        "percent": leg.percent,
         "inputToken": quote.token_in,
         "outputToken": quote.token_out,
         "inAmount": money(quote.in_amount),
@@ -35,11 +38,21 @@ def route_leg(quote: Quote, *, percent: int = 100) -> dict[str, Any]:
     }
 
 
+def route_plan(route: Route) -> list[dict[str, Any]]:
+    return [route_leg(leg) for leg in route.plan]
+
+
+def route_path(route: Route) -> str:
+    """The tokens the swap moves through, as the pools see them (SOL as wSOL)."""
+    return " -> ".join(get_token(symbol).route_symbol for symbol in route.path)
+
+
 def route_now(*, dex: DexGateway, token_in: str, token_out: str, amount: Decimal) -> Route:
-    """Ask every venue at once and choose, within the quote timeout; raises ``DexError``."""
+    """Ask every venue at once and plan the best route (a single pool, a split, a hop),
+    within the quote timeout; raises ``DexError``."""
     try:
         return aio.run(
-            find_best_route(
+            find_route(
                 list(dex.venues.values()), token_in=token_in, token_out=token_out, amount=amount
             ),
             timeout=settings.DEX_QUOTE_TIMEOUT_S,
@@ -70,17 +83,17 @@ def quote_best(
     route = route_now(
         dex=dex or default_gateway(), token_in=token_in, token_out=token_out, amount=amount
     )
-    chosen = route.chosen
     return {
         "tokenIn": token_in,
         "tokenOut": token_out,
         "inAmount": money(amount),
-        "outAmount": str(chosen.out_amount),
-        "price": str(significant(chosen.out_amount / amount)),
-        "minOutAmount": str(chosen.min_out(slippage_bps)),
+        "outAmount": str(route.out_amount),
+        "price": str(significant(route.out_amount / amount)),
+        "minOutAmount": str(route.min_out(slippage_bps)),
         "slippageBps": slippage_bps,
         "quotes": route.quotes_dict(slippage_bps=slippage_bps),
-        "routePlan": [route_leg(chosen)],
+        "routePlan": route_plan(route),
+        "path": route_path(route),
         "reason": route.reason,
         "wrappedSol": wrap_note(token_in, token_out),
     }

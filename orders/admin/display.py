@@ -46,7 +46,8 @@ _QUOTE_ROWS = (
 
 
 def route_table(route: dict[str, Any] | None) -> SafeString:
-    """Each DEX's quote in a column, the winner marked, the router's reason below."""
+    """Each DEX's single-pool quote in a column, the winner marked, the router's reason
+    below, then the route plan: each leg with its share (a split, a hop, or one pool)."""
     if not route or not route.get("quotes"):
         return format_html("<span>{}</span>", "not routed yet")
     quotes: dict[str, dict[str, Any]] = route["quotes"]
@@ -79,12 +80,30 @@ def route_table(route: dict[str, Any] | None) -> SafeString:
             for label, key in _QUOTE_ROWS
         ),
     )
+    plan = route.get("routePlan") or []
+    legs = format_html_join(
+        "",
+        "<li>{}% of {} → {} via {} ({}): {} {}</li>",
+        (
+            (
+                leg["percent"],
+                leg["inputToken"],
+                leg["outputToken"],
+                leg["dex"],
+                leg["pool"],
+                leg["outAmount"],
+                leg["outputToken"],
+            )
+            for leg in plan
+        ),
+    )
     return format_html(
         '<table class="route-quotes"><thead><tr><th></th>{}</tr></thead><tbody>{}</tbody>'
-        "</table><p>{}</p><p>path: {} · minimum out: {}</p>",
+        '</table><p>{}</p><p>path: {} · minimum out: {}</p><ol class="route-plan">{}</ol>',
         head,
         rows,
         route.get("reason") or "",
         route.get("path") or "—",
         route.get("minAmountOut") or "—",
+        legs,
     )

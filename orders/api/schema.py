@@ -62,8 +62,17 @@ class QuoteAnswerSchema(serializers.Serializer):
     quotes = serializers.DictField(
         child=QuoteSchema(), help_text="each DEX's single-pool quote, or {error}"
     )
-    routePlan = RouteLegSchema(many=True)
-    reason = serializers.CharField(help_text="why this route won, with both outputs")
+    routePlan = RouteLegSchema(
+        many=True,
+        help_text=(
+            "the legs: one pool at 100 %, a split across both DEXes (percents add up to "
+            "100), or a route through SOL or USDC (a second hop's legs)"
+        ),
+    )
+    path = serializers.CharField(
+        help_text='the tokens it passes through, e.g. "BONK -> wSOL -> JUP"'
+    )
+    reason = serializers.CharField(help_text="why this route won, and what a split or hop gained")
     wrappedSol = serializers.CharField(allow_null=True)
 
 

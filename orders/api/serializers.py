@@ -242,9 +242,14 @@ class OrderRequestSerializer(serializers.Serializer):
                 )
             if not gateway.trades(token_in):
                 raise serializers.ValidationError({"tokenIn": [f"{token_in} has no pool yet"]})
-        elif not gateway.has_pool(token_in, token_out):
+        elif not gateway.has_route(token_in, token_out):
             raise serializers.ValidationError(
-                {"pair": [f"no pool for {token_in}/{token_out} on any DEX (unknown pair)"]}
+                {
+                    "pair": [
+                        f"no pool for {token_in}/{token_out} on any DEX, nor a route through "
+                        "SOL or USDC (unknown pair)"
+                    ]
+                }
             )
         token = get_token(token_in)
         amount: Decimal = attrs["amount"]

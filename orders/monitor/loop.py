@@ -180,7 +180,7 @@ class PriceMonitor:
         route = prices.route(order.token_in, order.token_out, order.amount)
         if route is None:
             return []
-        price = route.chosen.out_amount / route.chosen.in_amount
+        price = route.price
         shown = f"{price.quantize(Decimal('1e-9')).normalize():f}"
         size = f"{order.amount.normalize():f} {order.token_in}"
         limit = order.trigger_price
@@ -189,7 +189,7 @@ class PriceMonitor:
         elif order.order_type == "stop" and limit is not None and price <= limit:
             what = f"executable price {shown} <= stop {limit.normalize():f} for {size}"
         elif order.order_type == "sniper":
-            what = f"pool {route.chosen.pool} opened; executable price {shown} for {size}"
+            what = f"pool {route.pool} opened; executable price {shown} for {size}"
         else:
             return []
         return [Trigger(order, route, price, what)]

@@ -2,8 +2,8 @@
 
 The monitor reads pool state directly, the way a real one subscribes to pool accounts,
 instead of asking each DEX for a quote (``DEX_QUOTE_LATENCY_MS``): a price move reaches
-a trigger within one tick. The routing decision is the router's own (``choose_route``)
-on the same pools an order's fill is computed from.
+a trigger within one tick. The routing decision is the router's own (``plan_route``:
+a single pool, a split or a hop) on the same pools an order's fill is computed from.
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ from decimal import Decimal
 
 from dex.errors import DexError
 from dex.quotes import Quote
-from dex.router import Route, choose_route
+from dex.router import Route
+from dex.smart_router import plan_route
 from dex.tokens import get_token
 from dex.venues import SimulatedDex
 
@@ -39,7 +40,7 @@ class ExecutablePrices:
     def price(self, token_in: str, token_out: str, amount: Decimal) -> Decimal | None:
         """Output per unit of input for the whole amount, net of fees and impact."""
         route = self.route(token_in, token_out, amount)
-        return None if route is None else route.chosen.out_amount / route.chosen.in_amount
+        return None if route is None else route.price
 
     def _route(self, token_in: str, token_out: str, amount: Decimal) -> Route | None:
         if amount <= 0:
@@ -55,6 +56,13 @@ class ExecutablePrices:
                 continue
             quotes[name] = quote if quote is not None else f"no {token_in}/{token_out} pool"
         try:
-            return choose_route(quotes)
+            return plan_route(
+                list(self.venues.values()),
+                quotes=quotes,
+                token_in=token_in,
+                token_out=token_out,
+                amount=amount,
+                t=self.t,
+            )
         except DexError:
             return None

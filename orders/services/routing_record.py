@@ -12,7 +12,7 @@ from typing import Any
 from dex.router import Route
 from dex.tokens import get_token
 from orders.models import Order
-from orders.quoting import wrap_note
+from orders.quoting import route_path, route_plan, wrap_note
 
 
 def limit_min_out(*, amount: Decimal, limit_price: Decimal, token_out: str) -> Decimal:
@@ -26,7 +26,7 @@ def order_min_out(order: Order, route: Route) -> Decimal:
         return limit_min_out(
             amount=order.amount_in, limit_price=order.limit_price, token_out=order.token_out
         )
-    return route.chosen.min_out(order.slippage_bps)
+    return route.min_out(order.slippage_bps)
 
 
 def routing_move(
@@ -39,24 +39,40 @@ def routing_move(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The ``changes`` and ``event`` of the transition that starts the next attempt."""
     attempt = order.attempts + 1
-    chosen = route.chosen
     min_out = order_min_out(order, route)
     slippage = None if order.order_type == Order.OrderType.LIMIT else order.slippage_bps
     quotes = route.quotes_dict(slippage_bps=slippage)
-    path = f"{get_token(order.token_in).route_symbol} -> {get_token(order.token_out).route_symbol}"
+    path = route_path(route)
     wrapped = wrap_note(order.token_in, order.token_out)
-    route_record = {
-        "dex": chosen.dex,
-        "pool": chosen.pool,
+    plan = route_plan(route)
+    route_record: dict[str, Any] = {
+        "dex": route.dex,
+        "pool": route.pool,
         "reason": route.reason,
         "path": path,
         "wrappedSol": wrapped,
         "quotes": quotes,
         "minAmountOut": str(min_out),
+        "outAmount": str(route.out_amount),
+        "routePlan": plan,
     }
+    if len(route.plan) > 1:
+        # What the transaction executes, leg by leg (dex/network.py).
+        route_record["legs"] = [
+            {
+                "hop": leg.hop,
+                "percent": leg.percent,
+                "dex": leg.quote.dex,
+                "pool": leg.quote.pool,
+                "tokenIn": leg.quote.token_in,
+                "tokenOut": leg.quote.token_out,
+            }
+            for leg in route.plan
+        ]
     details: dict[str, Any] = {
         "reason": route.reason,
-        "pool": chosen.pool,
+        "pool": route.pool,
+        "routePlan": plan,
         "path": path,
         "wrappedSol": wrapped,
         "minAmountOut": str(min_out),
@@ -68,14 +84,14 @@ def routing_move(
     changes = {
         "attempts": attempt,
         "next_attempt_at": None,
-        "dex": chosen.dex,
+        "dex": route.dex,
         "route": route_record,
         "min_amount_out": min_out,
         "signed_tx": None,
         "dex_time_ms": order.dex_time_ms + quote_ms,
     }
     event = {
-        "dex": chosen.dex,
+        "dex": route.dex,
         "quotes": quotes,
         "error": order.error if order.attempts > 0 else None,
         "details": details,

@@ -66,18 +66,17 @@ def route(execution: Execution) -> None:
     )
     quote_ms = (time.time() - started) * 1000
     min_out = order_min_out(order, best)
-    if best.chosen.out_amount < min_out:
+    if best.out_amount < min_out:
         # Only a limit's minimum can exceed the quote: it rests again (execution.py).
         raise SlippageExceededError(
-            f"best quote {best.chosen.out_amount} {order.token_out} is below the limit's "
-            f"minimum {min_out}"
+            f"best quote {best.out_amount} {order.token_out} is below the limit's minimum {min_out}"
         )
     changes, event = routing_move(order, best, quote_ms=quote_ms, started=started)
     logger.info(
         "order %s attempt %s routed to %s: %s",
         order.public_id,
         changes["attempts"],
-        best.chosen.dex,
+        best.dex,
         json.dumps({"reason": best.reason, "quotes": event["quotes"]}),
         extra=execution.log_extra,
     )
@@ -100,6 +99,7 @@ def build(execution: Execution) -> None:
         amount_in=order.amount_in,
         min_amount_out=order.min_amount_out or Decimal(0),
         blockhash=blockhash,
+        legs=chosen.get("legs"),
     )
     execution.move(
         Status.BUILDING,

@@ -22,6 +22,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from rest_framework.test import APIClient
 
+from dex.smart_router import HUBS
 from dex.tokens import TOKENS
 from dex.venues import pair_has_pool
 from engine_project.asgi import application
@@ -108,7 +109,16 @@ bad_tokens = st.one_of(
     json_scalars.filter(lambda v: not (isinstance(v, str) and v.strip().upper() in TOKENS)),
 ).map(lambda value: (value, None))
 tokens = mostly(good_tokens, bad_tokens)
-POOLED = [(a, b) for a in SYMBOLS for b in SYMBOLS if a != b and pair_has_pool(a, b)]
+
+
+def routable(a: str, b: str) -> bool:
+    """A pool for the pair, or two through SOL or USDC (smart routing)."""
+    return pair_has_pool(a, b) or any(
+        hub not in (a, b) and pair_has_pool(a, hub) and pair_has_pool(hub, b) for hub in HUBS
+    )
+
+
+POOLED = [(a, b) for a in SYMBOLS for b in SYMBOLS if a != b and routable(a, b)]
 pairs = mostly(
     st.sampled_from(POOLED).flatmap(lambda p: st.tuples(spellings(p[0]), spellings(p[1]))),
     st.tuples(tokens, tokens),
@@ -213,7 +223,7 @@ def order_bodies(draw: Any) -> Case:
         reasons.append("unsupported token")
     elif symbol_in == symbol_out:
         reasons.append("same token")
-    elif not pair_has_pool(symbol_in, symbol_out):
+    elif not routable(symbol_in, symbol_out):
         reasons.append("no pool")
     elif not amount_ok(value, symbol_in):
         reasons.append("bad amount")

@@ -129,3 +129,16 @@ test("a quote error and an unasked DEX are told apart", () => {
   assert.equal(m.quotes.items[0].winner, true);
   assert.equal(m.quotes.items[0].diff, null, "no margin with one valid quote");
 });
+
+test("a split route shows each leg with its share", () => {
+  const plan = [
+    { dex: "meteora", pool: "meteora:SOL/USDC", percent: 77, inputToken: "SOL", outputToken: "USDC", outAmount: "565000" },
+    { dex: "raydium", pool: "raydium:SOL/USDC", percent: 23, inputToken: "SOL", outputToken: "USDC", outAmount: "168000" },
+  ];
+  const store = storeWith(event("s", 1, "pending"), routing("s", 2, { dex: "meteora+raydium", details: { path: "wSOL -> USDC", reason: "split pays more", routePlan: plan } }));
+  const m = cardModel(store.get("s"), { dexes: DEXES });
+  assert.deepEqual(m.route.legs.map((leg) => leg.text), ["77% meteora SOL→USDC", "23% raydium SOL→USDC"]);
+  assert.equal(m.quotes.items.filter((q) => q.winner).length, 0, "no single DEX won");
+  const single = cardModel(storeWith(event("a", 1, "pending"), routing("a")).get("a"), { dexes: DEXES });
+  assert.equal(single.route.legs, null);
+});

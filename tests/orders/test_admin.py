@@ -104,3 +104,15 @@ def test_filters_by_type_and_pair_and_the_csv_is_the_filtered_list(admin_client,
 def test_the_csv_export_needs_a_login(client):
     response = client.get("/admin/orders/order/export.csv")
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+def test_a_split_route_shows_its_legs_with_their_share(
+    admin_client, make_order, make_gateway, recorder
+):
+    order = make_order(amount=Decimal(5000), slippage_bps=300)
+    order_execute(order_pk=order.pk, notifier=recorder, dex=make_gateway())
+    order.refresh_from_db()
+    assert len(order.route["routePlan"]) == 2, order.route
+    page = admin_client.get(f"/admin/orders/order/{order.pk}/change/").content.decode()
+    for leg in order.route["routePlan"]:
+        assert f"{leg['percent']}% of SOL → USDC via {leg['dex']}" in page

@@ -76,7 +76,7 @@ BAD_BODIES = [
     ({"tokenIn": "SOL", "tokenOut": "USDC", "amount": "50001"}, "amount"),
     ({"tokenIn": "SOL", "tokenOut": "SOL", "amount": "1"}, "tokenOut"),
     ({"tokenIn": "DOGE", "tokenOut": "USDC", "amount": "1"}, "tokenIn"),
-    ({"tokenIn": "USDT", "tokenOut": "RAY", "amount": "1"}, "pair"),
+    ({"tokenIn": "USDT", "tokenOut": "NOVA", "amount": "1"}, "pair"),
     ({"tokenIn": "SOL", "tokenOut": "USDC", "amount": "1", "slippageBps": 0}, "slippageBps"),
     ({"tokenIn": "SOL", "tokenOut": "USDC", "amount": "1", "slippageBps": 5001}, "slippageBps"),
     ({"tokenIn": "SOL", "tokenOut": "USDC", "amount": "1", "orderType": "twap"}, "orderType"),

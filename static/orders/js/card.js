@@ -173,6 +173,7 @@ function route(r) {
       r.path ? h("span", { className: "route-path", title: "path" }, r.path) : null,
       r.dex ? h("span", null, "via ", h("b", null, r.dex), r.pool ? [" ", h("span", { className: "mono muted" }, r.pool)] : null) : null,
     ),
+    r.legs ? h("div", { className: "route-legs" }, r.legs.map((leg) => h("span", { className: "route-leg mono", title: leg.pool + " → " + leg.out }, leg.text))) : null,
     r.wrappedSol ? h("div", { className: "route-note" }, "◎ " + r.wrappedSol) : null,
     r.reason ? h("p", { className: "route-reason" }, r.reason) : null,
   );

@@ -137,7 +137,19 @@ function routeOf(rec, lastRouting, s) {
     pool: (details && details.pool) || null,
     wrappedSol: (details && details.wrappedSol) || null,
     reason: reason || null,
+    legs: planOf(details),
   };
+}
+
+/** A split or a hop: each leg's share of its hop and its pool; null for a single pool. */
+function planOf(details) {
+  const plan = details && Array.isArray(details.routePlan) ? details.routePlan : null;
+  if (!plan || plan.length < 2) return null;
+  return plan.map((leg) => ({
+    text: leg.percent + "% " + leg.dex + " " + leg.inputToken + "→" + leg.outputToken,
+    pool: leg.pool,
+    out: leg.outAmount,
+  }));
 }
 
 function errorsOf(events, s, status) {

@@ -184,7 +184,7 @@ def test_invalid_orders_show_errors_next_to_the_form(live_engine, ui: PageUnderT
     assert ui.created == []
 
     page.locator("#token-in").select_option("BONK")
-    page.locator("#token-out").select_option("RAY")
+    page.locator("#token-out").select_option("NOVA")
     page.locator("#amount").fill("1000")
     page.locator("#slippage").fill("50")
     page.locator("#submit-one").click()
