@@ -48,3 +48,10 @@ test("trimDec shortens long fractions but keeps small numbers readable", () => {
   assert.equal(trimDec(null, 6), "");
   assert.equal(trimDec("n/a", 6), "n/a");
 });
+
+test("decAdd is exact too", async () => {
+  const { decAdd } = await import("../../static/orders/js/decimal.js");
+  assert.equal(decAdd("0.1", "0.2"), "0.3");
+  assert.equal(decAdd("1150", "3850"), "5000");
+  assert.equal(decAdd("-1.5", "0.25"), "-1.25");
+});

@@ -142,3 +142,16 @@ test("a split route shows each leg with its share", () => {
   const single = cardModel(storeWith(event("a", 1, "pending"), routing("a")).get("a"), { dexes: DEXES });
   assert.equal(single.route.legs, null);
 });
+
+test("a hop's amount comes from its first legs when the pair has no pool of its own", () => {
+  const plan = [
+    { dex: "meteora", pool: "meteora:BONK/SOL", percent: 70, inputToken: "BONK", outputToken: "SOL", inAmount: "70000000", outAmount: "1.1" },
+    { dex: "raydium", pool: "raydium:BONK/SOL", percent: 30, inputToken: "BONK", outputToken: "SOL", inAmount: "30000000", outAmount: "0.5" },
+    { dex: "raydium", pool: "raydium:JUP/SOL", percent: 100, inputToken: "SOL", outputToken: "JUP", inAmount: "1.6", outAmount: "260" },
+  ];
+  const rec = storeWith(
+    event("h", 1, "pending"),
+    routing("h", 2, { dex: "meteora+raydium", quotes: { raydium: { error: "no BONK/JUP pool" }, meteora: { error: "no BONK/JUP pool" } }, details: { path: "BONK -> wSOL -> JUP", routePlan: plan } }),
+  ).get("h");
+  assert.deepEqual(pairOf(rec, rec.events.get(2), ["BONK", "SOL", "JUP"]), { amountIn: "100000000", tokenIn: "BONK", tokenOut: "JUP" });
+});

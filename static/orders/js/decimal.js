@@ -11,18 +11,27 @@ export function decParts(text) {
 
 /** a - b, exactly, as a decimal string without trailing zeros. */
 export function decSub(a, b) {
+  return combine(a, b, -1);
+}
+
+/** a + b, exactly (the legs of a split add up to the order). */
+export function decAdd(a, b) {
+  return combine(a, b, 1);
+}
+
+function combine(a, b, sign) {
   const pa = decParts(a);
   const pb = decParts(b);
   if (!pa || !pb) {
-    const diff = Number(a) - Number(b);
-    return Number.isFinite(diff) ? String(Number(diff.toPrecision(12))) : null;
+    const result = Number(a) + sign * Number(b);
+    return Number.isFinite(result) ? String(Number(result.toPrecision(12))) : null;
   }
   const scale = Math.max(pa.frac.length, pb.frac.length);
   const big = (p) => {
     const v = BigInt(p.int + p.frac.padEnd(scale, "0"));
     return p.neg ? -v : v;
   };
-  let d = big(pa) - big(pb);
+  let d = sign > 0 ? big(pa) + big(pb) : big(pa) - big(pb);
   const neg = d < 0n;
   if (neg) d = -d;
   const digits = d.toString().padStart(scale + 1, "0");

@@ -4,7 +4,7 @@
 // listed, else the stream's events alone. Events do not name the pair or the amount, so
 // without a summary those come from the routing event (its path and quotes).
 
-import { decSub, fmtPct, signed, trimDec } from "./decimal.js";
+import { decAdd, decSub, fmtPct, signed, trimDec } from "./decimal.js";
 import { parseTime } from "./format.js";
 import { conditionOf, isResting } from "./resting.js";
 import { CANCELLABLE, IN_FLIGHT, TERMINAL, hasGap, sortedEvents, statusOf, summarySeq } from "./store.js";
@@ -47,9 +47,13 @@ export function pairOf(rec, lastRouting, tokens) {
     pair.tokenOut = pageSymbol(hops[hops.length - 1], tokens);
   }
   const quotes = lastRouting && lastRouting.quotes;
-  if (quotes) {
-    const chosen = quotes[lastRouting.dex] || Object.values(quotes).find((q) => q && q.inAmount);
-    if (chosen && chosen.inAmount) pair.amountIn = stripZeros(String(chosen.inAmount));
+  const plan = details && Array.isArray(details.routePlan) ? details.routePlan : [];
+  const chosen = quotes && (quotes[lastRouting.dex] || Object.values(quotes).find((q) => q && q.inAmount));
+  if (chosen && chosen.inAmount) pair.amountIn = stripZeros(String(chosen.inAmount));
+  else if (plan.length) {
+    // No pool on the pair itself (a hop): the first hop's legs add up to the order.
+    const first = plan.filter((leg) => leg.inputToken === plan[0].inputToken);
+    pair.amountIn = stripZeros(first.reduce((sum, leg) => decAdd(sum, leg.inAmount), "0"));
   }
   return pair;
 }
