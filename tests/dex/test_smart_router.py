@@ -4,6 +4,7 @@ USDC, and the atomic execution of every leg in one transaction."""
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from decimal import Decimal
 
@@ -140,7 +141,8 @@ def test_split_input_adds_up_exactly(amount, first):
 
 
 def test_every_leg_lands_in_one_transaction_or_none(redis_client):
-    route = plan("SOL", "USDC", "5000")
+    # Planned at the moment it is sent: the network prices the fill when it lands.
+    route = plan("SOL", "USDC", "2500", time.time())
     network = MockNetwork(
         client=redis_client,
         seed=42,
@@ -169,8 +171,8 @@ def test_every_leg_lands_in_one_transaction_or_none(redis_client):
         pool=route.pool,
         token_in="SOL",
         token_out="USDC",
-        amount_in=D(5000),
-        min_amount_out=route.min_out(100),
+        amount_in=D(2500),
+        min_amount_out=route.min_out(300),
         blockhash=blockhash,
         legs=legs,
     )
@@ -181,7 +183,7 @@ def test_every_leg_lands_in_one_transaction_or_none(redis_client):
         pool=route.pool,
         token_in="SOL",
         token_out="USDC",
-        amount_in=D(5000),
+        amount_in=D(2500),
         min_amount_out=route.out_amount * 2,
         blockhash=blockhash,
         legs=legs,
@@ -191,7 +193,7 @@ def test_every_leg_lands_in_one_transaction_or_none(redis_client):
         landed = network.status(receipt.signature, now=receipt.lands_at + 1)
         assert landed.state == "confirmed"
         # One signature for the lot: the fill is every leg priced when it landed.
-        fills = split_input(D(5000), [leg.percent for leg in route.plan], "SOL")
+        fills = split_input(D(2500), [leg.percent for leg in route.plan], "SOL")
         expected = sum(
             VENUES[[v.name for v in VENUES].index(leg.quote.dex)]
             .quote_at(token_in="SOL", token_out="USDC", amount=share, t=receipt.lands_at)
@@ -208,7 +210,7 @@ def test_every_leg_lands_in_one_transaction_or_none(redis_client):
             pool=route.pool,
             token_in="SOL",
             token_out="USDC",
-            amount_in=D(5000),
+            amount_in=D(2500),
             min_amount_out=route.out_amount * 2,
             blockhash=blockhash,
             legs=legs,

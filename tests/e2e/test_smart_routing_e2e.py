@@ -29,9 +29,9 @@ def transactions(order_id: str) -> int:
 
 
 def test_a_large_order_is_split_across_both_dexes_in_one_transaction(live_engine):
-    body = {"tokenIn": "SOL", "tokenOut": "USDC", "amount": "5000", "slippageBps": 300}
+    body = {"tokenIn": "SOL", "tokenOut": "USDC", "amount": "2500", "slippageBps": 300}
     status, quote = live_engine.request(
-        "GET", "/api/quote?tokenIn=SOL&tokenOut=USDC&amount=5000&slippageBps=300"
+        "GET", "/api/quote?tokenIn=SOL&tokenOut=USDC&amount=2500&slippageBps=300"
     )
     assert status == 200 and len(quote["routePlan"]) == 2, quote
     assert sum(leg["percent"] for leg in quote["routePlan"]) == 100
