@@ -17,11 +17,10 @@ from decimal import Decimal
 
 from dex.errors import DexError
 from dex.market import Market
-from dex.quotes import Quote
 from dex.router import choose_route
-from dex.smart_router import plan_route
+from dex.smart_router import plan_route, quotes_at
 from dex.tokens import get_token
-from dex.venues import SimulatedDex, build_venues
+from dex.venues import build_venues
 
 PAIRS = (("SOL", "USDC"), ("USDC", "SOL"), ("SOL", "USDT"), ("BONK", "JUP"))
 
@@ -31,20 +30,6 @@ def sizes(symbol: str, points: int) -> list[Decimal]:
     low = Decimal(1) if symbol != "BONK" else Decimal(10**5)
     ratio = (top / low) ** (Decimal(1) / (points - 1))
     return [(low * ratio**i).quantize(Decimal(1)) for i in range(points)]
-
-
-def singles(
-    venues: list[SimulatedDex], token_in: str, token_out: str, amount: Decimal, t: float
-) -> dict[str, Quote | str]:
-    quotes: dict[str, Quote | str] = {}
-    for venue in venues:
-        try:
-            quote = venue.quote_at(token_in=token_in, token_out=token_out, amount=amount, t=t)
-        except DexError as exc:
-            quotes[venue.name] = str(exc)
-            continue
-        quotes[venue.name] = quote if quote is not None else "no pool"
-    return quotes
 
 
 def cpu_ms(route: Callable[[float], object], t: float, repeat: int) -> float:
@@ -72,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
             def smart(at: float, a: str = token_in, b: str = token_out, x: Decimal = amount):
                 return plan_route(
                     venues,
-                    quotes=singles(venues, a, b, x, at),
+                    quotes=quotes_at(venues, a, b, x, at),
                     token_in=a,
                     token_out=b,
                     amount=x,
@@ -80,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
                 )
 
             def single_pool(at: float, a: str = token_in, b: str = token_out, x: Decimal = amount):
-                return choose_route(singles(venues, a, b, x, at))
+                return choose_route(quotes_at(venues, a, b, x, at))
 
             try:
                 route = smart(t)

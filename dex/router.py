@@ -138,12 +138,39 @@ def choose_route(quotes: dict[str, Quote | str]) -> Route:
     return Route(chosen=best, quotes=quotes, reason=reason)
 
 
-async def find_best_route(
-    quoters: Sequence[Quoter], *, token_in: str, token_out: str, amount: Decimal
-) -> Route:
-    """Ask every venue at once (latencies overlap), then choose."""
+def quote_failure(exc: DexError) -> str:
+    """How a venue's failure to quote is reported in a route's ``quotes``."""
+    if isinstance(exc, InsufficientLiquidityError):
+        return f"insufficient liquidity: {exc}"
+    return f"{type(exc).__name__}: {exc}"
 
+
+@dataclass(frozen=True)
+class QuoteRound:
+    """Every venue's answer for one pair, asked at once."""
+
+    quotes: dict[str, Quote | str]
+    transient: list[DexError]
+    # Venues whose answer was a transient failure (their RPC is down for now).
+    unreachable: frozenset[str]
+
+    @property
+    def priced(self) -> list[Quote]:
+        return [quote for quote in self.quotes.values() if isinstance(quote, Quote)]
+
+    def unavailable(self) -> NetworkError:
+        """Nobody could quote, and at least one venue may answer next time: retryable."""
+        return NetworkError(
+            "no DEX could quote right now: " + "; ".join(str(exc) for exc in self.transient)
+        )
+
+
+async def ask_all(
+    quoters: Sequence[Quoter], *, token_in: str, token_out: str, amount: Decimal
+) -> QuoteRound:
+    """Ask every venue at once (latencies overlap)."""
     transient: list[DexError] = []
+    unreachable: set[str] = set()
 
     async def ask(quoter: Quoter) -> Quote | str:
         try:
@@ -151,22 +178,23 @@ async def find_best_route(
         except DexError as exc:
             if exc.transient:
                 transient.append(exc)
-            return (
-                f"{type(exc).__name__}: {exc}"
-                if not isinstance(exc, InsufficientLiquidityError)
-                else f"insufficient liquidity: {exc}"
-            )
+                unreachable.add(quoter.name)
+            return quote_failure(exc)
         return quote if quote is not None else f"no {token_in}/{token_out} pool"
 
     answers = await asyncio.gather(*(ask(quoter) for quoter in quoters))
-    if transient and not any(isinstance(answer, Quote) for answer in answers):
-        # Nobody could quote, and at least one venue may answer next time: retryable.
-        raise NetworkError(
-            "no DEX could quote right now: " + "; ".join(str(exc) for exc in transient)
-        )
-    route = choose_route(
-        {quoter.name: answer for quoter, answer in zip(quoters, answers, strict=True)}
-    )
+    quotes = {quoter.name: answer for quoter, answer in zip(quoters, answers, strict=True)}
+    return QuoteRound(quotes, transient, frozenset(unreachable))
+
+
+async def find_best_route(
+    quoters: Sequence[Quoter], *, token_in: str, token_out: str, amount: Decimal
+) -> Route:
+    """Ask every venue at once, then choose the best single pool."""
+    answers = await ask_all(quoters, token_in=token_in, token_out=token_out, amount=amount)
+    if answers.transient and not answers.priced:
+        raise answers.unavailable()
+    route = choose_route(answers.quotes)
     logger.debug(
         "route %s %s->%s: chose %s; %s",
         amount,

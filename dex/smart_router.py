@@ -19,9 +19,9 @@ import time
 from collections.abc import Sequence
 from decimal import Decimal
 
-from dex.errors import DexError, InsufficientLiquidityError, NetworkError, NoRouteError
+from dex.errors import DexError, InsufficientLiquidityError, NoRouteError
 from dex.quotes import Quote, Quoter, significant
-from dex.router import Leg, Route, choose_route, split_input
+from dex.router import Leg, Route, ask_all, choose_route, quote_failure, split_input
 from dex.venues import SimulatedDex
 
 HUBS = ("SOL", "USDC")
@@ -40,6 +40,22 @@ def _quote(
         return venue.quote_at(token_in=token_in, token_out=token_out, amount=amount, t=t)
     except DexError:
         return None
+
+
+def quotes_at(
+    venues: Sequence[SimulatedDex], token_in: str, token_out: str, amount: Decimal, t: float
+) -> dict[str, Quote | str]:
+    """Each venue's single-pool quote at ``t`` (no latency), or why it has none: the
+    ``quotes`` that ``plan_route`` takes, for callers that read pool state directly."""
+    quotes: dict[str, Quote | str] = {}
+    for venue in venues:
+        try:
+            quote = venue.quote_at(token_in=token_in, token_out=token_out, amount=amount, t=t)
+        except DexError as exc:
+            quotes[venue.name] = quote_failure(exc)
+            continue
+        quotes[venue.name] = quote if quote is not None else f"no {token_in}/{token_out} pool"
+    return quotes
 
 
 def _beats(candidate: Decimal, incumbent: Decimal) -> bool:
@@ -197,42 +213,23 @@ async def find_route(
 ) -> Route:
     """Ask every venue for the pair at once (one quote latency: its pools' state), then
     plan on the pools that answered. Raises like ``find_best_route``."""
-    transient: list[DexError] = []
-    unreachable: set[str] = set()  # venues whose RPC failed: not planned on either
-
-    async def ask(quoter: Quoter) -> Quote | str:
-        try:
-            quote = await quoter.quote(token_in=token_in, token_out=token_out, amount=amount)
-        except DexError as exc:
-            if exc.transient:
-                transient.append(exc)
-                unreachable.add(quoter.name)
-            return (
-                f"insufficient liquidity: {exc}"
-                if isinstance(exc, InsufficientLiquidityError)
-                else f"{type(exc).__name__}: {exc}"
-            )
-        return quote if quote is not None else f"no {token_in}/{token_out} pool"
-
-    answers = await asyncio.gather(*(ask(quoter) for quoter in quoters))
-    quotes = {quoter.name: answer for quoter, answer in zip(quoters, answers, strict=True)}
+    answers = await ask_all(quoters, token_in=token_in, token_out=token_out, amount=amount)
     planners = [
         quoter
         for quoter in quoters
-        if isinstance(quoter, SimulatedDex) and quoter.name not in unreachable
+        if isinstance(quoter, SimulatedDex) and quoter.name not in answers.unreachable
     ]
-    priced = [answer for answer in answers if isinstance(answer, Quote)]
+    priced = answers.priced
     if not priced and planners:
         # No direct pool: the hubs' pools are read instead, at the same cost.
         await asyncio.sleep(max(venue.quote_latency_s for venue in planners))
     t = max((quote.quoted_at for quote in priced), default=time.time())
+    quotes = answers.quotes
     try:
         return plan_route(
             planners, quotes=quotes, token_in=token_in, token_out=token_out, amount=amount, t=t
         )
     except (NoRouteError, InsufficientLiquidityError):
-        if transient and not priced:
-            raise NetworkError(
-                "no DEX could quote right now: " + "; ".join(str(exc) for exc in transient)
-            ) from None
+        if answers.transient and not priced:
+            raise answers.unavailable() from None
         raise

@@ -49,7 +49,6 @@ _FIELDS = (
     "limit_price",
     "stop_price",
     "expires_at",
-    "updated_at",
 )
 
 
@@ -103,7 +102,7 @@ class PriceMonitor:
         return changed
 
     def _apply(self, row: tuple[Any, ...]) -> int:
-        pk, last_seq, status, order_type, token_in, token_out, amount, limit, stop, expires, _ = row
+        pk, last_seq, status, order_type, token_in, token_out, amount, limit, stop, expires = row
         if status != Order.Status.WAITING:
             return 1 if self.book.remove(pk) is not None else 0
         known = self.book.get(pk)

@@ -11,9 +11,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 from dex.errors import DexError
-from dex.quotes import Quote
 from dex.router import Route
-from dex.smart_router import plan_route
+from dex.smart_router import plan_route, quotes_at
 from dex.tokens import get_token
 from dex.venues import SimulatedDex
 
@@ -45,20 +44,11 @@ class ExecutablePrices:
     def _route(self, token_in: str, token_out: str, amount: Decimal) -> Route | None:
         if amount <= 0:
             return None
-        quotes: dict[str, Quote | str] = {}
-        for name, venue in self.venues.items():
-            try:
-                quote = venue.quote_at(
-                    token_in=token_in, token_out=token_out, amount=amount, t=self.t
-                )
-            except DexError as exc:
-                quotes[name] = f"{type(exc).__name__}: {exc}"
-                continue
-            quotes[name] = quote if quote is not None else f"no {token_in}/{token_out} pool"
+        venues = list(self.venues.values())
         try:
             return plan_route(
-                list(self.venues.values()),
-                quotes=quotes,
+                venues,
+                quotes=quotes_at(venues, token_in, token_out, amount, self.t),
                 token_in=token_in,
                 token_out=token_out,
                 amount=amount,

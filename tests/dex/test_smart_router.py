@@ -17,7 +17,7 @@ from dex.market import Market
 from dex.network import _KEY, _ORDER_KEY, MockNetwork
 from dex.quotes import Quote
 from dex.router import split_input
-from dex.smart_router import find_route, plan_route
+from dex.smart_router import find_route, plan_route, quotes_at
 from dex.tokens import get_token
 from dex.venues import METEORA, RAYDIUM, build_venues
 
@@ -26,23 +26,11 @@ T0 = 1_700_000_000.0
 VENUES = list(build_venues(market=Market(42), quote_latency_s=0).values())
 
 
-def singles(token_in: str, token_out: str, amount: Decimal, t: float = T0) -> dict:
-    quotes: dict[str, Quote | str] = {}
-    for venue in VENUES:
-        try:
-            quote = venue.quote_at(token_in=token_in, token_out=token_out, amount=amount, t=t)
-        except DexError as exc:
-            quotes[venue.name] = f"{type(exc).__name__}: {exc}"
-            continue
-        quotes[venue.name] = quote if quote is not None else "no pool"
-    return quotes
-
-
 def plan(token_in: str, token_out: str, amount: str | Decimal, t: float = T0):
     amount = D(amount)
     return plan_route(
         VENUES,
-        quotes=singles(token_in, token_out, amount, t),
+        quotes=quotes_at(VENUES, token_in, token_out, amount, t),
         token_in=token_in,
         token_out=token_out,
         amount=amount,

@@ -15,9 +15,11 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
+import redis
 from django.conf import settings
 from django.db import connection
 
+from dex.network import MockNetwork
 from launcher.commands import monitor_command, web_command, worker_command
 from launcher.processes import free_port, spawn_group, stop_groups
 
@@ -35,6 +37,23 @@ def test_database_url() -> str:
             f"&port={port}" if port else ""
         )
     return f"postgresql://{auth}{host}:{port or 5432}/{db['NAME']}"
+
+
+def transactions_sent(order_id: str) -> int:
+    """How many transactions of this order the mock network accepted (read from Redis)."""
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    network = MockNetwork(
+        client=client,
+        seed=0,
+        venues={},
+        failure_rate=0,
+        execute_latency_s=(0, 0),
+        blockhash_ttl_s=60,
+    )
+    try:
+        return network.transaction_count(order_id)
+    finally:
+        client.close()
 
 
 @dataclass

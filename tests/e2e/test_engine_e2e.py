@@ -6,10 +6,8 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 import pytest
-import redis
-from django.conf import settings
 
-from dex.network import MockNetwork
+from tests.e2e.conftest import transactions_sent
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -47,15 +45,6 @@ def test_thirty_orders_at_once_all_confirm_at_most_ten_at_a_time(live_engine):
         order["error"] for order in orders
     ]
 
-    client = redis.Redis.from_url(settings.REDIS_URL)
-    network = MockNetwork(
-        client=client,
-        seed=0,
-        venues={},
-        failure_rate=0,
-        execute_latency_s=(0, 0),
-        blockhash_ttl_s=60,
-    )
     intervals = []
     for order in orders:
         events = order["events"]
@@ -70,7 +59,7 @@ def test_thirty_orders_at_once_all_confirm_at_most_ten_at_a_time(live_engine):
         routing, confirmed = events[1], events[-1]
         assert set(routing["quotes"]) == {"raydium", "meteora"} and routing["details"]["reason"]
         assert confirmed["txHash"] == order["txHash"]
-        assert network.transaction_count(order["orderId"]) == 1
+        assert transactions_sent(order["orderId"]) == 1
         # Executing = from the moment the worker started quoting to the terminal event.
         intervals.append((routing["details"]["quoteStartedAt"], parse_at(confirmed["at"])))
     peak = peak_overlap(intervals)

@@ -4,28 +4,10 @@ one transaction with one txHash, and the route says what it gained."""
 from __future__ import annotations
 
 import pytest
-import redis
-from django.conf import settings
 
-from dex.network import MockNetwork
+from tests.e2e.conftest import transactions_sent
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-
-def transactions(order_id: str) -> int:
-    client = redis.Redis.from_url(settings.REDIS_URL)
-    network = MockNetwork(
-        client=client,
-        seed=0,
-        venues={},
-        failure_rate=0,
-        execute_latency_s=(0, 0),
-        blockhash_ttl_s=60,
-    )
-    try:
-        return network.transaction_count(order_id)
-    finally:
-        client.close()
 
 
 def test_a_large_order_is_split_across_both_dexes_in_one_transaction(live_engine):
@@ -47,7 +29,7 @@ def test_a_large_order_is_split_across_both_dexes_in_one_transaction(live_engine
     assert routing["details"]["routePlan"] == plan
     assert "alone" in routing["details"]["reason"]
     assert set(routing["quotes"]) == {"raydium", "meteora"}  # each DEX's single-pool quote
-    assert order["txHash"] and transactions(order["orderId"]) == 1
+    assert order["txHash"] and transactions_sent(order["orderId"]) == 1
 
 
 def test_a_pair_without_a_pool_is_routed_through_a_hub(live_engine):
@@ -62,4 +44,4 @@ def test_a_pair_without_a_pool_is_routed_through_a_hub(live_engine):
     assert hub in ("SOL", "USDC") and plan[-1]["inputToken"] == hub
     assert order["route"]["path"] in ("BONK -> wSOL -> JUP", "BONK -> USDC -> JUP")
     assert float(order["amountOut"]) >= float(order["minAmountOut"]) > 0
-    assert transactions(order["orderId"]) == 1
+    assert transactions_sent(order["orderId"]) == 1
