@@ -6,6 +6,10 @@ then queued on the connection pool, whose short timeout is meant to fail fast wh
 database is down: a third of the burst got 503 from a database that was up. Waiting
 here costs a coroutine; past ``MAX_WAIT_S`` or ``MAX_WAITING`` callers the answer is
 still "busy, retry" rather than a queue without end.
+
+Each slot owns one thread for the database calls of whoever holds it. Under ASGI, Django
+otherwise starts a thread for every request (and asgiref a second one to join it on the
+way out): a fifth of the web process's CPU per order went to starting and stopping them.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ import asyncio
 import contextlib
 import weakref
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import OperationalError
@@ -26,21 +32,37 @@ class DatabaseBusyError(OperationalError):
     """Every database slot stayed taken too long: the caller answers 503 and retry."""
 
 
+@dataclass(frozen=True)
+class DatabaseSlot:
+    """What a holder gets: the thread its database calls run on, one call at a time
+    (None without slots, i.e. no connection pool: callers keep Django's own threads)."""
+
+    executor: ThreadPoolExecutor | None
+
+
+_NO_SLOT = DatabaseSlot(executor=None)
+
+
 class _Slots:
     def __init__(self, size: int) -> None:
         self.free = asyncio.Semaphore(size)
         self.waiting = 0
+        # Threads start on first use and live as long as the loop's slots.
+        self.idle = [
+            DatabaseSlot(ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"db-slot-{n}"))
+            for n in range(size)
+        ]
 
 
 _by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Slots] = weakref.WeakKeyDictionary()
 
 
 @contextlib.asynccontextmanager
-async def database_slot() -> AsyncIterator[None]:
+async def database_slot() -> AsyncIterator[DatabaseSlot]:
     """Hold one of the running loop's database slots for the body of the ``with``."""
     size = settings.DATABASE_POOL_SIZE
     if not size:  # no pool: nothing to queue on
-        yield
+        yield _NO_SLOT
         return
     loop = asyncio.get_running_loop()
     slots = _by_loop.get(loop)
@@ -56,7 +78,9 @@ async def database_slot() -> AsyncIterator[None]:
         raise DatabaseBusyError(f"no database slot within {MAX_WAIT_S:g} s") from None
     finally:
         slots.waiting -= 1
+    slot = slots.idle.pop()
     try:
-        yield
+        yield slot
     finally:
+        slots.idle.append(slot)
         slots.free.release()

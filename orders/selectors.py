@@ -8,6 +8,7 @@ from datetime import timedelta
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
+from orders import statements
 from orders.models import Order, OrderEvent
 
 
@@ -45,9 +46,7 @@ def order_events(*, order: Order, after_seq: int = 0) -> list[OrderEvent]:
 def order_events_by_public_id(*, order_id: uuid.UUID, after_seq: int = 0) -> list[OrderEvent]:
     """One query for a socket: every order has its ``pending`` event from the statement
     that created it, so no events after seq 0 means no such order."""
-    return list(
-        OrderEvent.objects.filter(order__public_id=order_id, seq__gt=after_seq).order_by("seq")
-    )
+    return statements.events_by_public_id(order_id=order_id, after_seq=after_seq)
 
 
 def order_stats(*, window_s: float = 60.0) -> dict[str, int]:

@@ -31,7 +31,8 @@ TERMINAL = Order.TERMINAL
 
 
 def off_loop(function: Callable[..., T]) -> Callable[..., Awaitable[T]]:
-    """Run a database call in a worker thread and give its connection back afterwards.
+    """Run a database call on a database slot's thread and give its connection back
+    afterwards.
 
     Not Channels' ``database_sync_to_async``: that runs every consumer's queries on one
     shared thread, so while PostgreSQL is unreachable one socket waiting for a
@@ -44,10 +45,10 @@ def off_loop(function: Callable[..., T]) -> Callable[..., Awaitable[T]]:
         finally:
             connections.close_all()  # back to the pool
 
-    in_thread = sync_to_async(call, thread_sensitive=False)
-
     async def admitted(*args: Any) -> T:
-        async with database_slot():  # queued on the loop, not on the pool (db_slots)
+        # Queued on the loop, not on the pool (db_slots); without slots, any thread.
+        async with database_slot() as slot:
+            in_thread = sync_to_async(call, thread_sensitive=False, executor=slot.executor)
             return await in_thread(*args)
 
     return admitted
