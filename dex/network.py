@@ -173,14 +173,22 @@ class MockNetwork:
         return tx
 
     def submit(self, tx: dict[str, Any], *, now: float | None = None) -> SubmitReceipt:
-        """Send a signed transaction. Sending the same one again changes nothing."""
+        """Send a signed transaction. Sending the same one again changes nothing.
+
+        One round trip for a new transaction: the record, stored only if absent, and the
+        order's set of signatures go in one pipeline (adding a signature the set already
+        holds changes nothing), and only a transaction sent before is read back.
+        """
         now = time.time() if now is None else now
         signature = tx["signature"]
-        existing = self._load(signature)
-        if existing is not None:
-            return SubmitReceipt(signature, float(existing["landsAt"]), accepted_now=False)
         if not self.blockhash_valid(tx, now=now):
+            # A transaction accepted before its blockhash expired is still the network's.
+            existing = self._load(signature)
+            if existing is not None:
+                return SubmitReceipt(signature, float(existing["landsAt"]), accepted_now=False)
             raise BlockhashExpiredError(f"blockhash {tx['recentBlockhash'][:8]}… expired")
+        # The draws depend on the signature alone: a send that fails here fails every
+        # time, so such a transaction is never stored.
         draw = deterministic_uniform(self.seed, "submit", signature)
         if draw < self.failure_rate:
             if draw < self.failure_rate * _EXPIRED_SHARE:
@@ -189,16 +197,16 @@ class MockNetwork:
         low, high = self.execute_latency_s
         latency = low + (high - low) * deterministic_uniform(self.seed, "lat", signature)
         record = {"tx": tx, "submittedAt": now, "landsAt": now + latency}
-        stored = self.client.set(_KEY.format(signature), json.dumps(record), nx=True, ex=TX_TTL_S)
-        if not stored:  # another process sent it a moment ago
+        order_key = _ORDER_KEY.format(tx["orderId"])
+        pipe = self.client.pipeline(transaction=False)
+        pipe.set(_KEY.format(signature), json.dumps(record), nx=True, ex=TX_TTL_S)
+        pipe.sadd(order_key, signature)
+        pipe.expire(order_key, TX_TTL_S)
+        stored, _, _ = pipe.execute()
+        if not stored:  # sent before (a redelivery, or another process a moment ago)
             existing = self._load(signature)
             assert existing is not None
             return SubmitReceipt(signature, float(existing["landsAt"]), accepted_now=False)
-        order_key = _ORDER_KEY.format(tx["orderId"])
-        pipe = self.client.pipeline()
-        pipe.sadd(order_key, signature)
-        pipe.expire(order_key, TX_TTL_S)
-        pipe.execute()
         return SubmitReceipt(signature, now + latency, accepted_now=True)
 
     def status(self, signature: str, *, now: float | None = None) -> TxStatus:
