@@ -28,4 +28,4 @@ RUN useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin engi
 USER engine
 
 EXPOSE 8000
-CMD ["sh", "-c", "exec daphne -b 0.0.0.0 -p \"$PORT\" engine_project.asgi:application"]
+CMD ["sh", "-c", "exec daphne -e tcp:port=\"$PORT\":interface=0.0.0.0:backlog=4096 engine_project.asgi:application"]

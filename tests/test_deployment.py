@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DEPLOYED = {kind: " ".join(argv) for kind, argv in deployed().items()}
 # What identifies each process kind, whatever the flags around it.
 PROCESSES = {
-    "web": "daphne -b 0.0.0.0 -p",
+    "web": "daphne -e tcp:port=",
     "worker": "celery -A engine_project worker",
     "beat": "celery -A engine_project beat",
     "monitor": "manage.py price_monitor",
