@@ -4,7 +4,7 @@ An order queued to run now (every new order, the sweep's re-queues) is pushed wi
 ``LPUSH`` of the message Celery itself would send: its headers and body from Celery's
 own ``as_task_v2``, in the envelope kombu's Redis transport writes. Through
 ``apply_async`` the same push took a producer from the pool, a new Redis client and
-kombu's publish machinery: an eighth of the web process's CPU per POST and about a
+kombu's publish machinery: an eighth of daphne's samples in a POST and about a
 millisecond before the worker could see the order. tests/orders/test_celery_queue.py
 holds the two messages side by side, so a Celery or kombu upgrade that changes the
 format fails there first. A retry's countdown still goes through ``apply_async``
@@ -86,6 +86,8 @@ def _queue_name() -> str:
 
 @cache
 def _routed_queue(default_queue: str) -> str:
+    """Celery's route for the task, worked out once per default queue (the cache key: a
+    test settings module or a bench engine names another)."""
     route = execute_order.app.amqp.router.route({}, execute_order.name)
     return str(route["queue"].name)
 
