@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -86,3 +87,32 @@ def test_pages_outside_the_api_keep_the_full_middleware():
     assert status == 200
     assert "csrftoken" in headers.get("set-cookie", "")
     assert headers["x-frame-options"] == "DENY"
+
+
+def _thread_names_of_views(monkeypatch, calls: int) -> list[str]:
+    from orders import selectors
+
+    seen: list[str] = []
+    stats = selectors.order_stats
+
+    def recorded(**kwargs):
+        seen.append(threading.current_thread().name)
+        return stats(**kwargs)
+
+    monkeypatch.setattr(selectors, "order_stats", recorded)
+    for _ in range(calls):
+        status, _, body = request("GET", "/api/orders/stats")
+        assert status == 200, body
+    return seen
+
+
+def test_an_api_view_runs_on_its_database_slots_thread_not_a_new_one(monkeypatch, settings):
+    settings.DATABASE_POOL_SIZE = 4
+    names = _thread_names_of_views(monkeypatch, calls=3)
+    assert all(name.startswith("db-slot-") for name in names), names
+
+
+def test_without_slots_django_keeps_its_thread_per_request(monkeypatch, settings):
+    settings.DATABASE_POOL_SIZE = 0
+    names = _thread_names_of_views(monkeypatch, calls=2)
+    assert not any(name.startswith("db-slot-") for name in names), names
