@@ -45,13 +45,14 @@ _NO_SLOT = DatabaseSlot(executor=None)
 
 class _Slots:
     def __init__(self, size: int) -> None:
-        self.free = asyncio.Semaphore(size)
-        self.waiting = 0
+        # The free slots, the one most recently given back first (its thread is the one
+        # already running); a caller with none free waits here, first come first served.
         # Threads start on first use and live as long as the loop's slots.
-        self.idle = [
-            DatabaseSlot(ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"db-slot-{n}"))
-            for n in range(size)
-        ]
+        self.free: asyncio.LifoQueue[DatabaseSlot] = asyncio.LifoQueue()
+        for n in range(size):
+            executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"db-slot-{n}")
+            self.free.put_nowait(DatabaseSlot(executor))
+        self.waiting = 0
 
 
 _by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Slots] = weakref.WeakKeyDictionary()
@@ -73,14 +74,12 @@ async def database_slot() -> AsyncIterator[DatabaseSlot]:
     slots.waiting += 1
     try:
         async with asyncio.timeout(MAX_WAIT_S):
-            await slots.free.acquire()
+            slot = await slots.free.get()
     except TimeoutError:
         raise DatabaseBusyError(f"no database slot within {MAX_WAIT_S:g} s") from None
     finally:
         slots.waiting -= 1
-    slot = slots.idle.pop()
     try:
         yield slot
     finally:
-        slots.idle.append(slot)
-        slots.free.release()
+        slots.free.put_nowait(slot)
