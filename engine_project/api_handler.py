@@ -1,135 +1,134 @@
-"""Django for ``/api/``: the same views, without the page's and admin's middleware.
+"""Django for ``/api/``: the same views, without the page's and admin's middleware, in one
+thread hop per request.
 
-Under ASGI every one of Django's bundled middleware runs its ``process_request`` and
-``process_response`` in a thread hop (``MiddlewareMixin.__acall__``): seven of them cost
-daphne a eighth of its time per order (py-spy, docs/PERFORMANCE.md). The API needs none
-of sessions, authentication, messages or CSRF (DRF authenticates nobody and keeps no
-session), so its requests go through a handler whose middleware applies the security headers
-and HTTPS redirect inline, with Django's own code, on the event loop, and queues each
-request for a database slot before its view runs on that slot's thread.
-
-Django starts a thread for every request otherwise (its ``ThreadSensitiveContext``):
-here a request's view runs on its database slot's thread, and the few calls before and
-after it (the request signals, closing the response) on one thread the API shares.
+Django's async handler crosses from the event loop to a thread four times per request
+(the request signals, the view, returning the view's connection, closing the response),
+and under ASGI each of its bundled middleware adds two more (``MiddlewareMixin.__acall__``).
+The API needs none of sessions, authentication, messages or CSRF (DRF authenticates
+nobody and keeps no session). So a request here reads its body on the loop, waits on the
+loop for a database slot (``engine_project.db_slots``), then runs as Django runs it under
+WSGI, on the slot's thread and in one go: the request signals, the security headers
+(Django's own middleware), the view, closing the response, which gives the slot's
+connection back to the pool before the next holder's request. The response is sent from
+the loop.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
-from functools import cache
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any, cast
 
-from asgiref.sync import (
-    ThreadSensitiveContext,
-    iscoroutinefunction,
-    markcoroutinefunction,
-    sync_to_async,
-)
+from asgiref.sync import ThreadSensitiveContext, sync_to_async
 from django.conf import settings
-from django.core.handlers.asgi import ASGIHandler
-from django.db import close_old_connections
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.core import signals
+from django.core.exceptions import RequestAborted
+from django.core.handlers.asgi import ASGIHandler, get_script_prefix
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.middleware.clickjacking import XFrameOptionsMiddleware
 from django.middleware.security import SecurityMiddleware
+from django.urls import set_script_prefix
 
 from engine_project.db_slots import DatabaseBusyError, database_slot
 from orders.api.errors import DATABASE_RETRY_AFTER_S
 
-GetResponse = Callable[[HttpRequest], Awaitable[HttpResponse]]
-
-
-class DatabaseSlotMiddleware:
-    """Each API request waits for a database slot (``engine_project.db_slots``), then its
-    view runs on the slot's thread; one that waited too long is a 503 to retry."""
-
-    sync_capable = False
-    async_capable = True
-
-    def __init__(self, get_response: GetResponse) -> None:
-        self.get_response = get_response
-        markcoroutinefunction(self)
-
-    async def __call__(self, request: HttpRequest) -> HttpResponse:
-        try:
-            async with database_slot() as slot, ThreadSensitiveContext(executor=slot.executor):
-                try:
-                    return await self.get_response(request)
-                finally:
-                    # On the slot's thread, whose connection it is: back to the pool
-                    # before the next holder's request (Django would close it later,
-                    # from another thread, which is not this connection's).
-                    await _close_old_connections()
-        except DatabaseBusyError:
-            return JsonResponse(
-                {"errors": {"database": [BUSY_MESSAGE]}},
-                status=503,
-                headers={"Retry-After": str(DATABASE_RETRY_AFTER_S)},
-            )
-
-
-class InlineSecurityMiddleware:
-    """SecurityMiddleware and XFrameOptionsMiddleware, called without a thread hop.
-
-    Both only read settings and set headers: nothing in them blocks.
-    """
-
-    sync_capable = False
-    async_capable = True
-
-    def __init__(self, get_response: GetResponse) -> None:
-        if not iscoroutinefunction(get_response):
-            raise TypeError("InlineSecurityMiddleware needs an async handler")
-        self.get_response = get_response
-        self.security = SecurityMiddleware(get_response)
-        self.frame_options = XFrameOptionsMiddleware(get_response)
-        markcoroutinefunction(self)
-
-    async def __call__(self, request: HttpRequest) -> HttpResponse:
-        redirect = self.security.process_request(request)
-        if redirect is not None:
-            return self.security.process_response(request, redirect)
-        response = await self.get_response(request)
-        response = self.security.process_response(request, response)
-        return self.frame_options.process_response(request, response)
-
-
-_close_old_connections = sync_to_async(close_old_connections, thread_sensitive=True)
-
-
-@cache
-def _edges_executor() -> ThreadPoolExecutor:
-    """The thread for what Django runs around a view: request signals, closing the
-    response. None of it touches the database (the view's slot returned its connection)."""
-    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="api-edges")
-
-
 API_MIDDLEWARE = [
-    "engine_project.api_handler.InlineSecurityMiddleware",
-    "engine_project.api_handler.DatabaseSlotMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 BUSY_MESSAGE = "busy; retry shortly with the same Idempotency-Key"
 
 
+def _busy(_request: HttpRequest) -> HttpResponse:
+    return JsonResponse(
+        {"errors": {"database": [BUSY_MESSAGE]}},
+        status=503,
+        headers={"Retry-After": str(DATABASE_RETRY_AFTER_S)},
+    )
+
+
 class ApiASGIHandler(ASGIHandler):
-    """Django's ASGI handler with ``API_MIDDLEWARE`` instead of ``settings.MIDDLEWARE``."""
+    """Django's ASGI handler with ``API_MIDDLEWARE`` and one hop to the request's slot."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        # For a request that gets no slot, answered on the loop.
+        self._security = SecurityMiddleware(_busy)
+        self._frame_options = XFrameOptionsMiddleware(_busy)
 
     def load_middleware(self, is_async: bool = False) -> None:
         # Django reads the list from settings, once, here (at start-up, single-threaded).
         full = settings.MIDDLEWARE
         settings.MIDDLEWARE = API_MIDDLEWARE
         try:
-            super().load_middleware(is_async)
+            super().load_middleware(is_async=False)  # the chain runs on the slot's thread
         finally:
             settings.MIDDLEWARE = full
 
     async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
-        """Django's, on shared threads instead of a new thread per request (without
-        database slots, i.e. no pool, Django's thread per request stays)."""
         if scope["type"] != "http":
             raise ValueError(f"Django can only handle ASGI/HTTP connections, not {scope['type']}")
-        edges = _edges_executor() if settings.DATABASE_POOL_SIZE else None
-        async with ThreadSensitiveContext(executor=edges):
-            await self.handle(scope, receive, send)
+        try:
+            body_file = await self.read_body(receive)
+        except RequestAborted:
+            return
+        try:
+            try:
+                # Without slots (no connection pool) asgiref starts a thread per request.
+                async with database_slot() as slot, ThreadSensitiveContext(executor=slot.executor):
+                    response, content = await sync_to_async(self._respond, thread_sensitive=True)(
+                        scope, body_file
+                    )
+            except DatabaseBusyError:
+                response, content = self._respond_busy(scope, body_file)
+        finally:
+            body_file.close()
+        await _send(response, content, send)
+
+    def _respond(self, scope: dict, body_file: Any) -> tuple[HttpResponseBase, bytes]:
+        """What Django's WSGI handler does for a request, on the slot's thread."""
+        set_script_prefix(get_script_prefix(scope))
+        signals.request_started.send(sender=self.__class__, scope=scope)
+        response = self._response(scope, body_file, self.get_response)
+        try:
+            content = _content(response)
+        finally:
+            response.close()  # request_finished: the connection goes back to the pool
+        return response, content
+
+    def _respond_busy(self, scope: dict, body_file: Any) -> tuple[HttpResponseBase, bytes]:
+        response = self._response(scope, body_file, self._busy)
+        return response, _content(response)
+
+    def _response(
+        self, scope: dict, body_file: Any, respond: Callable[[HttpRequest], HttpResponseBase]
+    ) -> HttpResponseBase:
+        request, error = self.create_request(scope, body_file)
+        if request is None:
+            assert error is not None
+            return error
+        return respond(request)
+
+    def _busy(self, request: HttpRequest) -> HttpResponseBase:
+        """503 to retry, with the headers the middleware chain would have added."""
+        response = self._security.process_request(request) or _busy(request)
+        response = self._security.process_response(request, response)
+        return self._frame_options.process_response(request, response)
+
+
+def _content(response: HttpResponseBase) -> bytes:
+    if isinstance(response, HttpResponse):
+        return response.content
+    return b"".join(cast("Iterable[bytes]", response))  # a streaming response
+
+
+async def _send(response: HttpResponseBase, content: bytes, send: Callable) -> None:
+    headers = [(name.encode("ascii"), value.encode("latin1")) for name, value in response.items()]
+    headers += [
+        (b"Set-Cookie", cookie.output(header="").encode("ascii").strip())
+        for cookie in response.cookies.values()
+    ]
+    await send({"type": "http.response.start", "status": response.status_code, "headers": headers})
+    await send({"type": "http.response.body", "body": content})
 
 
 AsgiApp = Callable[..., Awaitable[None]]

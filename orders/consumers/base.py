@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 from asgiref.sync import sync_to_async
 from channels.consumer import get_handler_name
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.db import connections
 
@@ -94,6 +95,12 @@ class QuotaConsumer(AsyncWebsocketConsumer):
         if handler is None:
             raise ValueError(f"no handler for message type {message['type']}")
         await handler(message)
+
+    async def websocket_disconnect(self, message: dict[str, Any]) -> None:
+        """Channels' without its ``aclose_old_connections`` hop (see ``dispatch``);
+        these consumers join no channel-layer groups."""
+        await self.disconnect(message["code"])
+        raise StopConsumer()
 
     @property
     def channel_receive(self) -> Any:
