@@ -1,7 +1,8 @@
 """Spawn an engine for one scenario: daphne plus N Celery worker processes ("hosts").
 
-Each worker is a separate ``celery worker`` (its own master and prefork children), as
-on a second machine; they share PostgreSQL, Redis and a queue named for this run.
+Each worker is a separate ``celery worker`` (one process with its order threads, or a
+master and its children with ``ORDER_WORKER_POOL=prefork``), as on a second machine;
+they share PostgreSQL, Redis and a queue named for this run.
 """
 
 from __future__ import annotations

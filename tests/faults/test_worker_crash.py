@@ -1,7 +1,8 @@
 """Workers SIGKILLed mid-swap (whole group, or only pool children), and one task
 delivered twice at once.
 
-Real daphne, real Celery workers (prefork), a private Redis, the test database.
+Real daphne, real Celery workers (the default thread pool; prefork where the test is
+about its children, or for both), a private Redis, the test database.
 """
 
 from __future__ import annotations
@@ -37,9 +38,10 @@ ORDERS = 8
 RECOVERY_TARGET_S = 10.0
 
 
+@pytest.mark.parametrize("pool", ["threads", "prefork"])
 @pytest.mark.parametrize("doomed_host", [None, "another-host"], ids=["same-host", "other-host"])
 def test_kill_9_of_the_whole_worker_while_orders_are_submitted(
-    cluster: Cluster, doomed_host: str | None
+    cluster: Cluster, doomed_host: str | None, pool: str
 ) -> None:
     """Every order ends exactly once, with one transaction, within RECOVERY_TARGET_S of
     the kill; live sockets see the end.
@@ -51,7 +53,11 @@ def test_kill_9_of_the_whole_worker_while_orders_are_submitted(
     engine = cluster.start_web(wait=False)
     # Swaps take 2-2.5 s to land, so the orders sit in `submitted` when the worker dies.
     first = cluster.start_worker(
-        "doomed", wait=False, host=doomed_host, DEX_EXECUTE_LATENCY_MS="2000-2500"
+        "doomed",
+        wait=False,
+        host=doomed_host,
+        DEX_EXECUTE_LATENCY_MS="2000-2500",
+        ORDER_WORKER_POOL=pool,
     )
     cluster.wait_ready()
     order_ids = post_orders(engine, ORDERS)
@@ -66,8 +72,9 @@ def test_kill_9_of_the_whole_worker_while_orders_are_submitted(
             "every order to be submitted",
             timeout=15,
         )
-        children = [pid for pid in first.group_members() if pid != first.pgid]
-        assert len(children) >= 2, "expected the prefork pool's children in the group"
+        if pool == "prefork":
+            children = [pid for pid in first.group_members() if pid != first.pgid]
+            assert len(children) >= 2, "expected the prefork pool's children in the group"
         first.kill_group()  # SIGKILL to the main process and every pool child at once
         killed_at = time.monotonic()
         at_kill = statuses(order_ids)
@@ -142,7 +149,11 @@ def test_kill_9_of_the_pool_children_redelivers_without_the_sweep(cluster: Clust
     """acks_late + reject_on_worker_lost: the main process puts the lost tasks back."""
     # No beat, and the sweep would wait 60 s: only redelivery can finish these in time.
     worker = cluster.start_worker(
-        "worker", concurrency=4, DEX_EXECUTE_LATENCY_MS="1500-2000", ORDER_STUCK_AFTER_S="60"
+        "worker",
+        concurrency=4,
+        DEX_EXECUTE_LATENCY_MS="1500-2000",
+        ORDER_STUCK_AFTER_S="60",
+        ORDER_WORKER_POOL="prefork",
     )
     orders = create_orders(4)
     order_ids = [str(order.public_id) for order in orders]
@@ -175,6 +186,7 @@ def test_an_order_that_exhausts_its_deliveries_agrees_with_the_network(cluster: 
         DEX_EXECUTE_LATENCY_MS="12000",
         ORDER_MAX_DELIVERIES="2",
         ORDER_STUCK_AFTER_S="60",
+        ORDER_WORKER_POOL="prefork",
     )
     [order] = create_orders(1)
     order_id = str(order.public_id)
