@@ -38,7 +38,7 @@ API_MIDDLEWARE = [
 BUSY_MESSAGE = "busy; retry shortly with the same Idempotency-Key"
 
 
-def _busy(_request: HttpRequest) -> HttpResponse:
+def _busy_response(_request: HttpRequest) -> HttpResponse:
     return JsonResponse(
         {"errors": {"database": [BUSY_MESSAGE]}},
         status=503,
@@ -52,8 +52,8 @@ class ApiASGIHandler(ASGIHandler):
     def __init__(self) -> None:
         super().__init__()
         # For a request that gets no slot, answered on the loop.
-        self._security = SecurityMiddleware(_busy)
-        self._frame_options = XFrameOptionsMiddleware(_busy)
+        self._security = SecurityMiddleware(_busy_response)
+        self._frame_options = XFrameOptionsMiddleware(_busy_response)
 
     def load_middleware(self, is_async: bool = False) -> None:
         # Django reads the list from settings, once, here (at start-up, single-threaded).
@@ -96,7 +96,7 @@ class ApiASGIHandler(ASGIHandler):
         return response, content
 
     def _respond_busy(self, scope: dict, body_file: Any) -> tuple[HttpResponseBase, bytes]:
-        response = self._response(scope, body_file, self._busy)
+        response = self._response(scope, body_file, self._busy_with_headers)
         return response, _content(response)
 
     def _response(
@@ -108,9 +108,9 @@ class ApiASGIHandler(ASGIHandler):
             return error
         return respond(request)
 
-    def _busy(self, request: HttpRequest) -> HttpResponseBase:
+    def _busy_with_headers(self, request: HttpRequest) -> HttpResponseBase:
         """503 to retry, with the headers the middleware chain would have added."""
-        response = self._security.process_request(request) or _busy(request)
+        response = self._security.process_request(request) or _busy_response(request)
         response = self._security.process_response(request, response)
         return self._frame_options.process_response(request, response)
 

@@ -116,3 +116,15 @@ def test_without_slots_django_keeps_its_thread_per_request(monkeypatch, settings
     settings.DATABASE_POOL_SIZE = 0
     names = _thread_names_of_views(monkeypatch, calls=2)
     assert not any(name.startswith("db-slot-") for name in names), names
+
+
+def test_a_body_over_the_limit_through_asgi_is_refused_and_nothing_is_stored(settings):
+    from orders.models import Order
+
+    body = b'{"tokenIn": "SOL", "tokenOut": "USDC", "amount": "1.5", "pad": "%s"}' % (
+        b"x" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1)
+    )
+    status, headers, _ = request("POST", "/api/orders/execute", body)
+    assert status == 413
+    assert headers["x-frame-options"] == "DENY"
+    assert not Order.objects.exists()
