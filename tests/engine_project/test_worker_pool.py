@@ -80,3 +80,16 @@ def test_many_wake_ups_never_block_a_task(pool) -> None:
 def test_workers_use_it_by_default() -> None:
     assert settings.ORDER_WORKER_POOL == "threads"
     assert settings.CELERY_WORKER_POOL == "engine_project.worker_pool:WakingThreadPool"
+
+
+def test_a_workers_database_pool_has_a_connection_for_every_order_thread(monkeypatch) -> None:
+    from types import SimpleNamespace
+
+    from engine_project.celery import pool_for_every_order_thread
+
+    pool_options = {"min_size": 1, "max_size": 5}
+    monkeypatch.setitem(settings.DATABASES["default"]["OPTIONS"], "pool", pool_options)
+    pool_for_every_order_thread(sender="w@h", instance=SimpleNamespace(concurrency=50))
+    assert pool_options["max_size"] == 50
+    pool_for_every_order_thread(sender="w@h", instance=SimpleNamespace(concurrency=3))
+    assert pool_options["max_size"] == 50  # never smaller than configured
