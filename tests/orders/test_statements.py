@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from orders import statements
 from orders.models import Order, OrderEvent
@@ -28,6 +31,20 @@ def test_a_replay_reads_the_events_the_orm_reads(make_order, recorder):
         changes={"attempts": 1, "dex": "raydium"},
         event={"details": {"quoteMs": 1.5}, "quotes": {"raydium": {"outAmount": "1.2"}}},
     )
+    # Every column a message shows, the money ones too (written as a finished fill).
+    OrderEvent.objects.create(
+        order=order,
+        seq=3,
+        status=Order.Status.CONFIRMED,
+        at=timezone.now(),
+        attempt=1,
+        dex="meteora",
+        amount_out=Decimal("218.787171"),
+        executed_price=Decimal("145.858114"),
+        tx_hash="5xTx",
+        error="an earlier attempt's error",
+        details={"executeMs": 2.5},
+    )
     replayed = statements.events_by_public_id(order_id=order.public_id, after_seq=0)
     stored = list(OrderEvent.objects.filter(order=order).order_by("seq"))
     order_id = str(order.public_id)
@@ -36,4 +53,4 @@ def test_a_replay_reads_the_events_the_orm_reads(make_order, recorder):
     ]
     assert [
         event.seq for event in statements.events_by_public_id(order_id=order.public_id, after_seq=1)
-    ] == [2]
+    ] == [2, 3]
