@@ -37,8 +37,8 @@ def pool_for_every_order_thread(*, instance: Any, **_: Any) -> None:
     connection from its first query to the end of its task, DEX waits included. With
     fewer connections than threads (``--concurrency 12``, ``DATABASE_POOL_SIZE=2``) 2 of 12
     orders were confirmed within 25 s, the others' tasks failing the pool's 5 s timeout
-    (with this: 12 of 12, no timeout). Runs before any task,
-    so before the pool exists; prefork children each have a pool of their own anyway.
+    (with this: 12 of 12, no timeout). Runs before any task, so before the pool exists;
+    prefork children each have a pool of their own anyway.
     """
     pool = settings.DATABASES["default"].get("OPTIONS", {}).get("pool")
     if isinstance(pool, dict):
