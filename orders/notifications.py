@@ -297,8 +297,8 @@ class StreamNotifier:
         return backlog
 
 
-# Two threads publishing the first event must share one backlog. A child forked while
-# another thread held the lock would wait forever: it gets a fresh one.
+# Two threads publishing the first event must share one notifier and one backlog. A child
+# forked while another thread held the lock would wait forever: it gets a fresh one.
 _create_lock = threading.Lock()
 
 
@@ -319,7 +319,11 @@ _default: StreamNotifier | None = None
 
 
 def default_notifier() -> StreamNotifier:
+    """The process's notifier, and so its one backlog: a worker's order threads and the
+    web's slot threads may ask for it first at the same moment."""
     global _default
     if _default is None:
-        _default = StreamNotifier()
+        with _create_lock:
+            if _default is None:
+                _default = StreamNotifier()
     return _default

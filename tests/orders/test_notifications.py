@@ -269,3 +269,29 @@ def test_a_forked_child_gets_its_own_loop_and_backlog(layer, settings):
         process.join(10)
     assert process.exitcode == 0
     assert notifier.counts().pending == 1  # the parent's event still waits for its Redis
+
+
+def test_threads_asking_for_the_default_notifier_at_once_share_one(monkeypatch):
+    """One notifier, so one backlog per process, however many threads ask first."""
+    monkeypatch.setattr(notifications, "_default", None)
+    build = StreamNotifier.__init__
+
+    def slow_init(self: StreamNotifier) -> None:
+        build(self)
+        time.sleep(0.01)  # wide enough for every racing thread to see no notifier yet
+
+    monkeypatch.setattr(StreamNotifier, "__init__", slow_init)
+    start = threading.Barrier(8)
+    got: list[StreamNotifier] = []
+
+    def ask() -> None:
+        start.wait()
+        got.append(notifications.default_notifier())
+
+    threads = [threading.Thread(target=ask) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert len(got) == 8
+    assert len({id(notifier) for notifier in got}) == 1
