@@ -14,12 +14,16 @@ from django.conf import settings  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
 from engine_project.api_handler import ApiASGIHandler, split_api  # noqa: E402
-from engine_project.daphne_options import patient_close_handshake  # noqa: E402
+from engine_project.daphne_options import (  # noqa: E402
+    cheap_connection_debug,
+    patient_close_handshake,
+)
 from engine_project.origins import engine_origin_validator  # noqa: E402
 from engine_project.proxy import TrustedProxyMiddleware  # noqa: E402
 from orders.routing import websocket_urlpatterns  # noqa: E402
 
 patient_close_handshake()
+cheap_connection_debug()
 
 # One client identity for both doors: per-client limits cannot be dodged through either.
 application = TrustedProxyMiddleware(
