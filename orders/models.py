@@ -87,9 +87,8 @@ class Order(models.Model):
     order_type = models.CharField(
         "order type", db_column="orderType", max_length=16, choices=OrderType.choices
     )
-    status = models.CharField(
-        max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True
-    )
+    # Indexed with updatedAt (Meta.indexes): every query by status leads with it.
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     dex = models.CharField("DEX", max_length=16, blank=True, default="")
     amount_out = models.DecimalField(
         "amount out",
@@ -163,8 +162,9 @@ class Order(models.Model):
     dex_time_ms = models.FloatField(
         "time spent in DEX calls (ms)", db_column="dexTimeMs", default=0
     )
+    # Unique through Meta.constraints: ``unique=True`` would add a second, LIKE-only index.
     idempotency_key = models.CharField(
-        db_column="idempotencyKey", max_length=255, unique=True, null=True, blank=True
+        db_column="idempotencyKey", max_length=255, null=True, blank=True
     )
     request_fingerprint = models.CharField(
         db_column="requestFingerprint", max_length=64, blank=True, default=""
@@ -222,6 +222,7 @@ class Order(models.Model):
             ),
         ]
         constraints = [
+            models.UniqueConstraint(fields=["idempotency_key"], name="orders_idempotency_key"),
             models.CheckConstraint(
                 condition=models.Q(amount_in__gt=0), name="orders_amount_in_positive"
             ),
@@ -246,7 +247,10 @@ class Order(models.Model):
 class OrderEvent(models.Model):
     """One status change of an order, numbered per order from 1 with no gaps."""
 
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
+    # No index of its own: order_events_one_per_seq (order, seq) serves lookups by order.
+    order = models.ForeignKey(
+        Order, on_delete=models.CASCADE, related_name="events", db_index=False
+    )
     seq = models.PositiveIntegerField()
     status = models.CharField(max_length=16, choices=Order.Status.choices)
     at = models.DateTimeField()
