@@ -3,7 +3,8 @@
 ``python -m bench.costs`` spawns an engine at DEX latency 0 (daphne and one worker) and
 reports, as the median of ``--rounds`` rounds:
 
-- daphne's CPU per ``POST /api/orders/execute`` (keep-alive connections, no sockets);
+- daphne's CPU per ``POST /api/orders/execute`` (keep-alive connections, no sockets),
+  and the worker's CPU per order it executes, from the first POST until it is idle;
 - daphne's CPU per status socket replaying a finished order (its five events);
 - in this process, on the same database and Redis: the client's and the PostgreSQL
   backend's CPU per transition (one statement each), and the CPU per enqueue, through
@@ -22,6 +23,7 @@ import os
 import statistics
 import sys
 import time
+import urllib.request
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
@@ -62,17 +64,31 @@ async def _follow(ws_url: str, order_ids: list[str]) -> None:
     await asyncio.gather(*(one_by_one(order_ids[n::CONNECTIONS]) for n in range(CONNECTIONS)))
 
 
+def _wait_until_idle(base_url: str, *, limit_s: float = 120.0) -> None:
+    """Until no order is queued or executing (``GET /api/orders/stats``)."""
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        with urllib.request.urlopen(f"{base_url}/api/orders/stats", timeout=10) as answer:
+            stats = json.load(answer)
+        if not stats["queued"] and not stats["executing"] and not stats["retrying"]:
+            return
+        time.sleep(0.2)
+    raise RuntimeError(f"orders still running after {limit_s:g} s")
+
+
 def measure_web(engine: SpawnedEngine, *, orders: int) -> dict[str, float]:
-    """daphne's CPU per POST, then per status socket of those orders once finished."""
-    pid = engine.web_pid
-    before = _cpu_s(pid)
+    """daphne's CPU per POST and the worker's per order executed, then daphne's per
+    status socket of those orders once finished."""
+    pid, worker = engine.web_pid, engine.worker_pids[0]
+    before, worker_before = _cpu_s(pid), _cpu_s(worker)
     ids = asyncio.run(_post_orders(engine.base_url, orders))
     post_ms = (_cpu_s(pid) - before) / orders * 1000
-    time.sleep(2.0)  # at DEX latency 0 they are all finished by now
+    _wait_until_idle(engine.base_url)
+    worker_ms = (_cpu_s(worker) - worker_before) / orders * 1000
     before = _cpu_s(pid)
     asyncio.run(_follow(engine.ws_url, ids))
     socket_ms = (_cpu_s(pid) - before) / orders * 1000
-    return {"postMs": post_ms, "statusSocketMs": socket_ms}
+    return {"postMs": post_ms, "workerPerOrderMs": worker_ms, "statusSocketMs": socket_ms}
 
 
 def _setup_django(services: BenchServices) -> None:

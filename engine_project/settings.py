@@ -249,6 +249,10 @@ DEX_BLOCKHASH_TTL_S = env_float("DEX_BLOCKHASH_TTL_S", 60.0, minimum=1)
 
 # --- Celery ------------------------------------------------------------------------
 CELERY_BROKER_URL = REDIS_URL
+# kombu's Redis transport with one client per channel instead of one per message
+# (engine_project/broker.py); other schemes (rediss://, unix://) keep kombu's own.
+if REDIS_URL.startswith("redis://"):
+    CELERY_BROKER_TRANSPORT = "engine_project.broker:Transport"
 CELERY_RESULT_BACKEND = None
 # Cache the (disabled) result backend app-wide. Otherwise every new thread, and daphne
 # runs each request in a new one, resolves it again by scanning installed packages'
