@@ -6,7 +6,9 @@ an entry to each index of ``orders``. ``status`` alone and the two LIKE-only ind
 ``orders_status_updated``, and nothing matches those columns with LIKE. Lookups of an
 order's events use ``order_events_one_per_seq`` (order_id, seq). WAL per order in a loop
 of create, claim and four transitions: 6,416 -> 5,039 bytes; PostgreSQL's CPU in that
-loop did not move beyond its noise.
+loop did not move beyond its noise. Dropping the events' index makes Django drop and add
+their foreign key again, which checks every event row once: on a large table, a longer
+migration.
 """
 
 import django.db.models.deletion
